@@ -1,0 +1,5 @@
+"""Allow ``python -m glmtts``."""
+
+from glmtts.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""TTS engines behind one contract (see :mod:`glmtts.engines.base`)."""
