@@ -72,10 +72,14 @@ def encode_audio(samples: np.ndarray, sample_rate: int, fmt: AudioFormat | str =
     return buffer.getvalue()
 
 
-def write_audio(path: str | Path, samples: np.ndarray, sample_rate: int, fmt: AudioFormat | str | None = None) -> Path:
+def write_audio(
+    path: str | Path, samples: np.ndarray, sample_rate: int, fmt: AudioFormat | str | None = None
+) -> Path:
     """Write a file atomically (temporary file + rename); the format defaults to the file suffix."""
     target = Path(path)
-    audio_format = parse_format(fmt.value if isinstance(fmt, AudioFormat) else fmt or target.suffix.lstrip(".") or "wav")
+    audio_format = parse_format(
+        fmt.value if isinstance(fmt, AudioFormat) else fmt or target.suffix.lstrip(".") or "wav"
+    )
     payload = encode_audio(samples, sample_rate, audio_format)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
@@ -97,7 +101,11 @@ def wav_stream_header(sample_rate: int, n_channels: int = 1, bits: int = 16) -> 
     block_align = n_channels * bits // 8
     unknown = 0xFFFFFFFF
     return (
-        b"RIFF" + struct.pack("<I", unknown) + b"WAVE"
-        + b"fmt " + struct.pack("<IHHIIHH", 16, 1, n_channels, sample_rate, byte_rate, block_align, bits)
-        + b"data" + struct.pack("<I", unknown)
+        b"RIFF"
+        + struct.pack("<I", unknown)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<IHHIIHH", 16, 1, n_channels, sample_rate, byte_rate, block_align, bits)
+        + b"data"
+        + struct.pack("<I", unknown)
     )

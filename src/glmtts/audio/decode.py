@@ -30,7 +30,9 @@ def read_audio(path: str | Path, target_sr: int | None = None) -> tuple[np.ndarr
     return read_audio_bytes(file_path.read_bytes(), target_sr=target_sr, name=str(file_path))
 
 
-def read_audio_bytes(data: bytes, target_sr: int | None = None, name: str = "audio") -> tuple[np.ndarray, int]:
+def read_audio_bytes(
+    data: bytes, target_sr: int | None = None, name: str = "audio"
+) -> tuple[np.ndarray, int]:
     """Decode an in-memory file into mono float32."""
     if not data:
         raise InvalidAudioError(f"{name} is empty (0 bytes)")
@@ -52,9 +54,24 @@ def _decode_with_ffmpeg(data: bytes, name: str) -> tuple[np.ndarray, int]:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise InvalidAudioError(f"{name} is not a format libsndfile reads, and ffmpeg is not installed")
-    command = [ffmpeg, "-v", "error", "-i", "pipe:0", "-f", "f32le", "-ac", "1", "-ar", str(_FFMPEG_RATE), "pipe:1"]
+    command = [
+        ffmpeg,
+        "-v",
+        "error",
+        "-i",
+        "pipe:0",
+        "-f",
+        "f32le",
+        "-ac",
+        "1",
+        "-ar",
+        str(_FFMPEG_RATE),
+        "pipe:1",
+    ]
     try:
-        result = subprocess.run(command, input=data, capture_output=True, timeout=_FFMPEG_TIMEOUT_S, check=False)
+        result = subprocess.run(
+            command, input=data, capture_output=True, timeout=_FFMPEG_TIMEOUT_S, check=False
+        )
     except subprocess.TimeoutExpired as exc:
         raise InvalidAudioError(f"decoding {name} took longer than {_FFMPEG_TIMEOUT_S:g} s") from exc
     if result.returncode != 0 or not result.stdout:
