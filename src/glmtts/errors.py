@@ -129,3 +129,15 @@ class EngineError(GlmttsError):
     """The engine failed while synthesizing (a bug or a device problem)."""
 
     error_type = "engine_error"
+
+
+class InvalidBatchError(InputError):
+    """A batch input (JSONL file or zip of prompt clips) is malformed or unsafe."""
+
+    error_type = "invalid_batch"
+
+
+class UnauthorizedError(InputError):
+    """A request to ``/v1/*`` lacks the server's API key (``Authorization: Bearer KEY``)."""
+
+    error_type = "unauthorized"

@@ -1,0 +1,83 @@
+"""A finished job's deliverables: ``results.jsonl`` and ``<job_id>.zip``.
+
+``results.jsonl`` (in the job's output folder) has one line per input line, in input order::
+
+    {"line": 1, "uttid": "0", "status": "done", "output": "0.wav", "error": null, "attempts": 1,
+     "audio_s": 2.41, "synth_s": 0.83, "syn_text": "…", "normalized_text": "…"}
+
+The zip holds exactly the WAV of every done item plus ``results.jsonl``, flat. Both files are written to a
+temporary name and renamed into place, so a reader never sees half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from glmtts.jobs.store import ItemRecord, ItemState, JobRecord, JobStore
+
+_LOGGER = logging.getLogger(__name__)
+
+RESULTS_NAME = "results.jsonl"
+
+
+def result_line(item: ItemRecord) -> dict[str, Any]:
+    """The ``results.jsonl`` object of one item."""
+    return {
+        "line": item.line_no,
+        "uttid": item.uttid,
+        "status": item.state.value,
+        "output": item.output if item.state is ItemState.DONE else None,
+        "error": item.error.as_dict() if item.error and item.state is not ItemState.DONE else None,
+        "attempts": item.attempts,
+        "audio_s": None if item.audio_s is None else round(item.audio_s, 3),
+        "synth_s": None if item.synth_s is None else round(item.synth_s, 3),
+        "syn_text": item.syn_text,
+        "normalized_text": item.normalized_text,
+    }
+
+
+def write_results(store: JobStore, job: JobRecord) -> Path:
+    """Write ``<out_dir>/results.jsonl`` from the store; return its path."""
+    target = job.out_dir / RESULTS_NAME
+    with atomic_file(target) as handle:
+        for item in store.items(job.job_id):
+            handle.write(json.dumps(result_line(item), ensure_ascii=False).encode("utf-8") + b"\n")
+    return target
+
+
+def build_archive(store: JobStore, job: JobRecord, archive_path: Path) -> Path:
+    """Write the job's zip (done WAVs + ``results.jsonl``) to ``archive_path``; return it."""
+    results = write_results(store, job)
+    done = store.items(job.job_id, [ItemState.DONE])
+    with atomic_file(archive_path) as handle, zipfile.ZipFile(handle, "w") as archive:
+        for item in done:
+            if item.output is None:
+                continue
+            archive.write(job.out_dir / item.output, arcname=item.output, compress_type=zipfile.ZIP_STORED)
+        archive.write(results, arcname=RESULTS_NAME, compress_type=zipfile.ZIP_DEFLATED)
+    _LOGGER.info("job %s: archive with %d outputs at %s", job.job_id, len(done), archive_path)
+    return archive_path
+
+
+@contextmanager
+def atomic_file(target: Path) -> Iterator[IO[bytes]]:
+    """Open a temporary file beside ``target``; on success fsync and rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
