@@ -1,0 +1,97 @@
+"""The FastAPI application factory: ``create_app(settings)``.
+
+Routers: probes (``/health``, ``/ready``, ``/metrics``) and ``/v1/*`` (behind the optional API key):
+status, speech, voices, pronunciations + admin, and batch jobs when ``glmtts.serving.api.jobs`` exists
+(its ``build_router(services)`` is included). The Gradio UI is mounted at ``/ui`` when ``settings.ui`` is
+on and a UI factory is available: ``ui_factory(services) -> gradio.Blocks``; without an explicit factory,
+``glmtts.ui.app:build_ui`` is used if that module exists. ``/`` then redirects to ``/ui``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import RedirectResponse
+
+from glmtts import __version__
+from glmtts.serving.api import admin, health, speech, voices
+from glmtts.serving.api.deps import require_api_key
+from glmtts.serving.api.errors import install_error_handlers
+from glmtts.serving.api.middleware import ObserveRequests
+from glmtts.serving.services import Services, build_services
+from glmtts.serving.settings import ServeSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+UiFactory = Callable[[Services], Any]
+JOBS_ROUTER_MODULE = "glmtts.serving.api.jobs"
+DEFAULT_UI_MODULE = "glmtts.ui.app"
+
+
+def create_app(
+    settings: ServeSettings | None = None,
+    ui_factory: UiFactory | None = None,
+    services: Services | None = None,
+) -> FastAPI:
+    """Build the app; the engine loads and warms up in the background once the app starts."""
+    settings = settings or ServeSettings()
+    services = services or build_services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    app = FastAPI(title="glmtts", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(ObserveRequests, metrics=services.metrics, max_body_bytes=settings.max_upload_bytes)
+    app.include_router(health.build_probe_router())
+    api_key = [Depends(require_api_key)]
+    for router in (health.build_status_router(), speech.build_router(), voices.build_router(), admin.build_router()):
+        app.include_router(router, dependencies=api_key)
+    jobs_router = _jobs_router(services)
+    if jobs_router is not None:
+        app.include_router(jobs_router, dependencies=api_key)
+    if settings.ui:
+        _mount_ui(app, services, ui_factory)
+    return app
+
+
+def _jobs_router(services: Services) -> Any | None:
+    if importlib.util.find_spec(JOBS_ROUTER_MODULE) is None:
+        return None
+    return importlib.import_module(JOBS_ROUTER_MODULE).build_router(services)
+
+
+def _default_ui_factory() -> UiFactory | None:
+    try:
+        if importlib.util.find_spec("glmtts.ui") is None or importlib.util.find_spec(DEFAULT_UI_MODULE) is None:
+            return None
+    except ModuleNotFoundError:
+        return None
+    factory: UiFactory = importlib.import_module(DEFAULT_UI_MODULE).build_ui
+    return factory
+
+
+def _mount_ui(app: FastAPI, services: Services, ui_factory: UiFactory | None) -> None:
+    factory = ui_factory or _default_ui_factory()
+    if factory is None:
+        _LOGGER.info("no WebUI available; serving the API only")
+        return
+    import gradio
+
+    gradio.mount_gradio_app(app, factory(services), path="/ui")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/ui")

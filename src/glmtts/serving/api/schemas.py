@@ -1,0 +1,52 @@
+"""Request and response bodies of the JSON endpoints."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class SpeechBody(BaseModel):
+    """OpenAI ``POST /v1/audio/speech`` body, plus glmtts extensions (``seed``, ``phoneme``, sampling)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    input: str
+    model: str = "glmtts"
+    voice: str | None = None
+    response_format: str = "mp3"
+    speed: float = 1.0
+    stream: bool = False
+    stream_format: Literal["audio", "sse"] = "audio"
+    instructions: str | None = None
+    seed: int | None = None
+    phoneme: bool = False
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    sampling: str | None = None
+
+    @field_validator("voice", mode="before")
+    @classmethod
+    def _voice_object(cls, value: Any) -> Any:
+        """OpenAI also accepts ``{"id": "voice_..."}`` for custom voices."""
+        if isinstance(value, dict) and isinstance(value.get("id"), str):
+            return value["id"]
+        return value
+
+
+class VoiceOut(BaseModel):
+    voice_id: str
+    name: str
+    prompt_text: str | None = None
+    sample_rate: int
+    duration_s: float
+    created_at: float
+    engines: list[str] = Field(default_factory=list)
+
+
+class VoiceList(BaseModel):
+    stored: list[VoiceOut]
+    builtin: list[str]
+    openai_aliases: dict[str, str]

@@ -1,0 +1,107 @@
+"""Prometheus metrics of one server instance (its own registry: no global state).
+
+Histograms: request latency by route, time to first audio, real-time factor, queue wait by priority.
+Gauges (read at scrape time): phase, queue depth by priority, process and engine memory.
+Counters: requests by route, method and status; seconds of audio produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from glmtts.serving.lifecycle import Phase
+
+LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+RTF_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0)
+
+
+class _StateCollector(Collector):
+    """Gauges computed when scraped from callables returning the current state."""
+
+    def __init__(
+        self,
+        phase: Callable[[], Phase],
+        queue_depths: Callable[[], dict[str, int]],
+        memory: Callable[[], dict[str, Any]],
+    ) -> None:
+        self._phase = phase
+        self._queue_depths = queue_depths
+        self._memory = memory
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        phase_gauge = GaugeMetricFamily("glmtts_phase", "1 for the current server phase", labels=["phase"])
+        current = self._phase()
+        for phase in Phase:
+            phase_gauge.add_metric([phase.value], 1.0 if phase is current else 0.0)
+        yield phase_gauge
+        depth = GaugeMetricFamily("glmtts_queue_depth", "tasks waiting for the model worker", labels=["priority"])
+        for priority, n_waiting in self._queue_depths().items():
+            depth.add_metric([priority], float(n_waiting))
+        yield depth
+        memory = self._memory()
+        mem = GaugeMetricFamily("glmtts_memory_bytes", "memory held, by component", labels=["component"])
+        mem.add_metric(["process_rss"], float(memory.get("process_rss_bytes", 0)))
+        for component, n_bytes in memory.get("engine_bytes", {}).items():
+            mem.add_metric([f"engine_{component}"], float(n_bytes))
+        yield mem
+
+
+class ServingMetrics:
+    """All metrics of one app; :meth:`render` gives the Prometheus text exposition."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "glmtts_requests", "HTTP requests by route, method and status", ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "glmtts_request_latency_seconds", "HTTP request latency (until the last byte)", ["route"],
+            buckets=LATENCY_BUCKETS_S, registry=self.registry,
+        )
+        self.ttfa = Histogram(
+            "glmtts_time_to_first_audio_seconds", "enqueue to first audio chunk", ["route"],
+            buckets=LATENCY_BUCKETS_S, registry=self.registry,
+        )
+        self.rtf = Histogram(
+            "glmtts_real_time_factor", "synthesis seconds per second of audio", buckets=RTF_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_wait = Histogram(
+            "glmtts_queue_wait_seconds", "time tasks waited for the model worker", ["priority"],
+            buckets=LATENCY_BUCKETS_S, registry=self.registry,
+        )
+        self.audio_seconds = Counter(
+            "glmtts_audio_seconds", "seconds of audio synthesized", registry=self.registry
+        )
+
+    def bind_state(
+        self,
+        phase: Callable[[], Phase],
+        queue_depths: Callable[[], dict[str, int]],
+        memory: Callable[[], dict[str, Any]],
+    ) -> None:
+        """Register the scrape-time gauges (once per app)."""
+        self.registry.register(_StateCollector(phase, queue_depths, memory))
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
+    def observe_synthesis(self, route: str, first_audio_s: float, rtf: float, audio_s: float) -> None:
+        self.ttfa.labels(route).observe(first_audio_s)
+        self.rtf.observe(rtf)
+        self.audio_seconds.inc(audio_s)
+
+    def observe_task(self, priority: str, wait_s: float) -> None:
+        self.queue_wait.labels(priority).observe(wait_s)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,75 @@
+"""Deployment settings for ``glmtts serve``: flags, or environment variables ``GLMTTS_<NAME>``.
+
+Built once at the entry point (CLI or test) and passed down; nothing reads the environment at import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from glmtts.engines.base import EngineConfig
+
+
+class ServeSettings(BaseSettings):
+    """Everything the server needs; every field is also read from ``GLMTTS_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="GLMTTS_", extra="ignore", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=0, le=65535)
+    engine: str = "kokoro"
+    #: Optional ``"module:Class"`` registering ``engine`` first (plugins, tests).
+    engine_class: str | None = None
+    engine_options: dict[str, Any] = Field(default_factory=dict)
+    ckpt: Path | None = None
+    device: str = "cpu"
+    dtype: str = "float32"
+    n_threads: int = Field(2, ge=1, le=256)
+    workdir: Path = Path("glmtts-data")
+    api_key: str | None = None
+    max_queue: int = Field(16, ge=1, le=100_000)
+    max_batch_queue: int = Field(256, ge=1, le=1_000_000)
+    request_timeout_s: float = Field(300.0, gt=0)
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    max_prompt_s: float = Field(30.0, gt=1.0, le=600.0)
+    max_text_chars: int = Field(20_000, ge=1)
+    seed: int = Field(42, ge=0, lt=2**32)
+    voice_cache_size: int = Field(64, ge=1)
+    #: Warm-up rounds per shape class (the first pays one-time costs, later ones settle caches).
+    warmup_rounds: int = Field(2, ge=0, le=10)
+    #: Load on the first request instead of at start-up, like upstream servers (benchmark baseline only).
+    lazy: bool = False
+    drain_timeout_s: float = Field(30.0, ge=0)
+    ui: bool = True
+    log_requests: bool = True
+
+    @field_validator("api_key")
+    @classmethod
+    def _empty_key_means_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    def engine_config(self) -> EngineConfig:
+        """The engine configuration these settings describe."""
+        dictionary = self.workdir / "configs" / "G2P_replace_dict.jsonl"
+        return EngineConfig(
+            name=self.engine,
+            ckpt_dir=self.ckpt,
+            device=self.device,
+            dtype=self.dtype,
+            n_threads=self.n_threads,
+            cache_dir=self.workdir / "cache",
+            dictionary_path=dictionary if dictionary.is_file() else None,
+            extra=dict(self.engine_options),
+        )
+
+    @property
+    def voices_dir(self) -> Path:
+        return self.workdir / "voices"
+
+    @property
+    def pronunciations_path(self) -> Path:
+        return self.workdir / "configs" / "G2P_replace_dict.jsonl"
