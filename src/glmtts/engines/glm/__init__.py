@@ -1,0 +1,11 @@
+"""The GLM-TTS engine (``glm``): zero-shot voice cloning with the official ``zai-org/GLM-TTS`` checkpoints.
+
+Stages (each a small module with its own documented API): ``tokenizer`` (text -> ids), ``speech_tokenizer``
+(prompt audio -> speech tokens), ``speaker`` (prompt audio -> CAMPPlus embedding), ``mel`` (prompt mel),
+``llm`` + ``sampling`` (text -> speech tokens), ``token2wav`` (speech tokens -> waveform via the flow DiT
+and the HiFT vocoder), ``voice`` (cached prompt features), ``pipeline`` (segments, prompt history,
+streaming) and ``engine`` (the :class:`~glmtts.engines.base.Engine` implementation). ``make_tiny`` writes
+a seeded tiny random-weight checkpoint in the official layout for tests and demos.
+
+Nothing heavy is imported here: torch, transformers and onnxruntime load when the engine loads.
+"""

@@ -1,0 +1,186 @@
+"""Text tokenizer of GLM-TTS (``vq32k-phoneme-tokenizer/``), read as data, without ``trust_remote_code``.
+
+The directory holds a ChatGLM4-style tiktoken rank table ``tokenizer.model`` (one ``base64(bytes) rank``
+line per token, ranks contiguous from 0) and Hugging Face added-token files (``tokenizer_config.json``
+``added_tokens_decoder`` and/or ``added_tokens.json``) for the specials, phoneme tokens (``<|SH|>``) and
+audio tokens (``<|audio_0|>`` …). Encoding first cuts the text at every added token (and at any
+``<|…|>`` entry of the rank table), each becoming one id, then byte-level BPE encodes the rest with
+``tiktoken`` and the ChatGLM4 split pattern. No BOS or prefix tokens are added, as upstream's
+``tokenize_fn`` (a plain ``encode``) gives.
+
+Usage::
+
+    tokenizer = TextTokenizer.from_dir(layout.tokenizer_dir)
+    ids = tokenizer.encode("你好，世界。")
+    special = tokenizer.special_token_ids()  # ats/ate/boa/eoa/pad for the LLM
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from glmtts.engines.glm.checkpoint import DOWNLOAD_HINT, read_json
+from glmtts.engines.glm.llm import SpecialTokenIds
+from glmtts.errors import CheckpointError
+
+_LOGGER = logging.getLogger(__name__)
+
+#: ChatGLM4's pre-tokenisation pattern (GPT-4 style, digits in groups of up to three).
+GLM4_SPLIT_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+PAD_TOKEN = "<|endoftext|>"
+BOA_TOKEN = "<|begin_of_audio|>"
+EOA_TOKEN = "<|user|>"
+AUDIO_TOKEN_FORMAT = "<|audio_{}|>"
+_ATOMIC_RANK_ENTRY = re.compile(r"<\|[^|\s]+\|>")
+_AUDIO_TOKEN = re.compile(r"<\|audio_(\d+)\|>")
+
+
+def read_rank_table(path: Path) -> dict[bytes, int]:
+    """Parse a tiktoken rank file; raise :class:`CheckpointError` naming the line on malformed input."""
+    if not path.is_file():
+        raise CheckpointError(f"missing text tokenizer rank table: {path} not found; {DOWNLOAD_HINT}")
+    ranks: dict[bytes, int] = {}
+    with path.open("r", encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            try:
+                if len(fields) != 2:
+                    raise ValueError("expected '<base64 token> <rank>'")
+                ranks[base64.b64decode(fields[0], validate=True)] = int(fields[1])
+            except (ValueError, binascii.Error) as exc:
+                raise CheckpointError(f"{path}:{line_number}: malformed rank entry ({exc})") from exc
+    if not ranks:
+        raise CheckpointError(f"{path} holds no tokens")
+    if sorted(ranks.values()) != list(range(len(ranks))):
+        raise CheckpointError(f"{path}: ranks must be unique and contiguous from 0")
+    return ranks
+
+
+def read_added_tokens(directory: Path) -> dict[str, int]:
+    """Added tokens from ``tokenizer_config.json`` (``added_tokens_decoder``) and ``added_tokens.json``."""
+    added: dict[str, int] = {}
+    config_path = directory / "tokenizer_config.json"
+    if config_path.is_file():
+        decoder = read_json(config_path).get("added_tokens_decoder", {})
+        if not isinstance(decoder, dict):
+            raise CheckpointError(f"{config_path}: added_tokens_decoder must be an object")
+        for token_id, entry in decoder.items():
+            content = entry.get("content") if isinstance(entry, dict) else None
+            if not isinstance(content, str) or not str(token_id).isdigit():
+                raise CheckpointError(f"{config_path}: malformed added token {token_id!r}")
+            added[content] = int(token_id)
+    added_path = directory / "added_tokens.json"
+    if added_path.is_file():
+        for content, token_id in read_json(added_path).items():
+            if not isinstance(token_id, int):
+                raise CheckpointError(f"{added_path}: id of {content!r} must be an integer")
+            added[content] = token_id
+    return added
+
+
+class TextTokenizer:
+    """Byte-level BPE (tiktoken) plus atomic added tokens, as the GLM-TTS tokenizer encodes."""
+
+    def __init__(
+        self, ranks: dict[bytes, int], added: dict[str, int], split_pattern: str = GLM4_SPLIT_PATTERN
+    ) -> None:
+        import regex
+        import tiktoken
+
+        for token, rank in ranks.items():
+            if _ATOMIC_RANK_ENTRY.fullmatch(token.decode("utf-8", errors="replace")):
+                added.setdefault(token.decode("utf-8"), rank)
+        self._encoding = tiktoken.Encoding(
+            name="glmtts_text", pat_str=split_pattern, mergeable_ranks=ranks, special_tokens={}
+        )
+        self._added = dict(added)
+        self._id_to_added = {token_id: text for text, token_id in added.items()}
+        self._n_ranks = len(ranks)
+        alternatives = sorted(added, key=len, reverse=True)
+        self._added_pattern = (
+            regex.compile("|".join(map(regex.escape, alternatives))) if alternatives else None
+        )
+
+    @classmethod
+    def from_dir(cls, directory: Path) -> TextTokenizer:
+        """Read ``directory/tokenizer.model`` and the added-token files next to it."""
+        ranks = read_rank_table(directory / "tokenizer.model")
+        added = read_added_tokens(directory)
+        config_path = directory / "tokenizer_config.json"
+        config: dict[str, Any] = read_json(config_path) if config_path.is_file() else {}
+        pattern = config.get("pat_str", GLM4_SPLIT_PATTERN)
+        _LOGGER.debug("text tokenizer: %d ranks, %d added tokens", len(ranks), len(added))
+        return cls(ranks, added, pattern)
+
+    @property
+    def vocab_size(self) -> int:
+        return max(self._n_ranks - 1, *self._added.values()) + 1 if self._added else self._n_ranks
+
+    def token_id(self, token: str) -> int:
+        """Id of an atomic token such as ``<|user|>``; :class:`CheckpointError` if it is unknown."""
+        try:
+            return self._added[token]
+        except KeyError:
+            raise CheckpointError(f"text tokenizer has no token {token!r}; {DOWNLOAD_HINT}") from None
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` (no BOS); ``<|…|>`` tokens known to the vocabulary become single ids."""
+        ids: list[int] = []
+        position = 0
+        if self._added_pattern is not None:
+            for match in self._added_pattern.finditer(text):
+                ids.extend(self._encoding.encode_ordinary(text[position : match.start()]))
+                ids.append(self._added[match.group()])
+                position = match.end()
+        ids.extend(self._encoding.encode_ordinary(text[position:]))
+        return ids
+
+    def decode(self, ids: list[int]) -> str:
+        """Text of ``ids`` (for logs and tests)."""
+        pieces: list[str] = []
+        pending: list[int] = []
+        for token_id in ids:
+            if token_id in self._id_to_added:
+                pieces.append(self._encoding.decode(pending))
+                pending = []
+                pieces.append(self._id_to_added[token_id])
+            else:
+                pending.append(token_id)
+        pieces.append(self._encoding.decode(pending))
+        return "".join(pieces)
+
+    def special_token_ids(self) -> SpecialTokenIds:
+        """Resolve pad/eoa/boa and the audio-token range, checking that audio ids are contiguous."""
+        audio = {
+            int(m.group(1)): token_id
+            for text, token_id in self._added.items()
+            if (m := _AUDIO_TOKEN.fullmatch(text))
+        }
+        if 0 not in audio:
+            raise CheckpointError(
+                f"text tokenizer has no {AUDIO_TOKEN_FORMAT.format(0)} token; {DOWNLOAD_HINT}"
+            )
+        last = max(audio)
+        ats = audio[0]
+        if any(audio.get(index) != ats + index for index in range(last + 1)):
+            raise CheckpointError("text tokenizer audio tokens are not contiguous ids")
+        special = SpecialTokenIds(
+            pad=self.token_id(PAD_TOKEN),
+            eoa=self.token_id(EOA_TOKEN),
+            boa=self.token_id(BOA_TOKEN),
+            ats=ats,
+            ate=audio[last],
+        )
+        if min(special.eoa, special.boa, special.ats) < special.pad:
+            raise CheckpointError("text tokenizer special ids must not be below <|endoftext|>")
+        return special
