@@ -1,0 +1,74 @@
+"""Options of the text frontend and the shapes of its results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class FrontendConfig:
+    """How a :class:`~glmtts.text.TextFrontend` is built.
+
+    ``dictionary_path``: a ``G2P_replace_dict.jsonl``; ``None`` picks ``configs/G2P_replace_dict.jsonl`` in the
+    working directory when present, else the packaged default. ``custom_replace_path``: a
+    ``custom_replace.jsonl``; ``None`` picks ``configs/custom_replace.jsonl`` in the working directory when
+    present. ``cache_dir``: where compiled caches live (default: the platform's user cache directory).
+    ``min_units`` / ``max_units``: segment length bounds in units (a CJK character, a punctuation mark, or
+    0.7 × the syllables of an English word), as upstream's ``split_by_len``.
+    """
+
+    dictionary_path: Path | None = None
+    custom_replace_path: Path | None = None
+    cache_dir: Path | None = None
+    min_units: int = 30
+    max_units: int = 60
+
+
+class TokenKind(str, Enum):
+    """What a :class:`G2PToken` holds."""
+
+    ZH = "zh"
+    EN = "en"
+    PUNCT = "punct"
+    SPACE = "space"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class G2PToken:
+    """One word or mark of a segment.
+
+    ``text``: the characters (a Chinese word, an English word keeping its original letter case so acronyms
+    can be spelled, a punctuation mark). ``pinyin``: for ``ZH`` tokens, one numbered-tone syllable per
+    hanzi (neutral tone 5, ü written ``v``) after dictionary overrides, e.g. ``("chong2", "xin1")``.
+    """
+
+    text: str
+    kind: TokenKind
+    pinyin: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One piece of text that an engine synthesizes in one call.
+
+    ``text``: normalized text of the piece (lower-case, ending in a sentence mark as upstream re-normalizes
+    each piece). ``pinyin``: space-joined pinyin of its Chinese characters, ``""`` if none. ``phonemes``:
+    the upstream hybrid phoneme-token text for the ``glm`` engine when requested, else ``None``.
+    """
+
+    text: str
+    tokens: tuple[G2PToken, ...]
+    pinyin: str
+    phonemes: str | None
+
+
+@dataclass(frozen=True)
+class FrontendResult:
+    """What :meth:`~glmtts.text.TextFrontend.analyze` returns."""
+
+    original: str
+    normalized: str
+    segments: tuple[Segment, ...]

@@ -1,0 +1,200 @@
+"""Mandarin grapheme-to-pinyin: jieba words, pypinyin phrase readings, and polyphone context rules.
+
+Readings come in three layers. A word listed in the packaged ``zh_phrases.tsv`` takes its reading from
+there (fixes for phrases pypinyin reads wrong, e.g. 还款 huán). Otherwise pypinyin reads the word with its
+phrase dictionary. A polyphonic character that no phrase covers (a one-character word, or a word pypinyin
+does not know, like 很长) is read by the context rules below (长 cháng unless 长大/长高…, 还 huán before
+钱/书/款…, 得/地/着 as particles).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+_LOGGER = logging.getLogger(__name__)
+
+JIEBA_MIN_FREQUENCY = 10
+_NUMERALS = "零一二三四五六七八九十两几百千万亿半每"
+
+
+@dataclass(frozen=True)
+class ContextRule:
+    """Read ``reading`` when the text before matches ``before`` and the text after matches ``after``."""
+
+    reading: str
+    before: re.Pattern[str] | None = None
+    after: re.Pattern[str] | None = None
+
+    def applies(self, before: str, after: str) -> bool:
+        return (self.before is None or self.before.search(before) is not None) and (
+            self.after is None or self.after.match(after) is not None
+        )
+
+
+def _rule(reading: str, before: str | None = None, after: str | None = None) -> ContextRule:
+    return ContextRule(reading, re.compile(before) if before else None, re.compile(after) if after else None)
+
+
+# Readings of a polyphone that no phrase covers: the first rule that applies wins, else the default.
+CONTEXT_RULES: dict[str, tuple[tuple[ContextRule, ...], str]] = {
+    "长": ((_rule("zhang3", after=r"[大高胖出成个肉势得膘]"),), "chang2"),
+    "还": ((_rule("huan2", after=r"[钱书款债贷清给原手嘴礼账]"),), "hai2"),
+    "行": (
+        (_rule("hang2", before=r"(?:[这那哪一每各同本外内转改跨入懂]|一行)$", after=r"(?![人走动])"),),
+        "xing2",
+    ),
+    "得": ((_rule("de2", after=r"[到出以知罪奖分失胜逞益]"), _rule("dei3", before=r"[就还也总]$")), "de5"),
+    "地": ((_rule("di4", before=r"(?:[块片这那此该种在的土草荒空耕田大天外本各]|^)$"),), "de5"),
+    "着": ((_rule("zhao2", after=r"[急火凉迷]"), _rule("zhao2", before=r"[睡找猜]$")), "zhe5"),
+    "重": ((_rule("chong2", after=r"[新复来叠建返逢演申]"),), "zhong4"),
+    "为": ((_rule("wei2", before=r"[成作认称视以约改变分化沦]$"),), "wei4"),
+    "只": ((_rule("zhi1", before=f"[{_NUMERALS}]$"),), "zhi3"),
+    "干": ((_rule("gan1", before=r"[很太真好较挺]$"),), "gan4"),
+    "数": ((_rule("shu3", after=r"一数|[不清过着了]"),), "shu4"),
+    "种": ((_rule("zhong4", after=r"[树花菜地田草庄]"),), "zhong3"),
+    "似": ((), "si4"),
+    "处": ((_rule("chu3", after=r"[理置罚分事]"),), "chu4"),
+    "调": ((_rule("tiao2", after=r"[整节和皮剂]"),), "diao4"),
+    "好": ((_rule("hao4", after=r"[奇客学强胜动色]"),), "hao3"),
+    "乐": ((_rule("yue4", after=r"[器曲队团谱章]"),), "le4"),
+    "曲": ((_rule("qu3", after=r"[子目谱]"),), "qu1"),
+    "差": ((_rule("chai1", after=r"[事遣役使]"),), "cha4"),
+    "看": ((_rule("kan1", after=r"[守护门家管]"),), "kan4"),
+    "晃": ((_rule("huang4", before=r"[摇摆]$"),), "huang3"),
+}
+
+# Characters whose reading depends on context: in phoneme mode they are written as phoneme tokens (the
+# role of upstream's G2P_able_1word list, whose complement holds mostly such characters and rare ones).
+PHONEME_CHARACTERS = frozenset(
+    "长重行还乐了着得为都和好要只分数几处发调中切划创区号奔干应度折散晃曲片车"
+    "藏差传弹当倒将觉教角假看空落没难强曾称乘冲朝相少省似宿削兴血压咽与载扎占正种转给更供观冠恶参吐卡"
+    "喝薄剥背磨蒙铺奇卷圈塞扇舍盛率熟累量露系吓鲜校解禁尽漂炮缝脏挣钉担答殷刹仔勒佛否丧哄晕结埋济监降"
+    "劲据炸粘宁泡屏翘色什挑叶佣模仿率轧哗咖伯泊拗拓沓畜畔蔓"
+)
+
+
+class MandarinG2P:
+    """Reads Chinese text as words with numbered-tone pinyin. Build, then :meth:`load` once."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self._cache_dir = cache_dir
+        self._tokenizer: Any = None
+        self._lazy_pinyin: Callable[..., list[str]] | None = None
+        self._phrases: dict[str, tuple[str, ...]] = {}
+        self._known_phrases: Any = None
+        self._mmseg: Any = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._tokenizer is not None
+
+    def load(self) -> None:
+        """Import pypinyin and jieba, build (first run) or read (later runs) the cached jieba dictionary."""
+        if self.loaded:
+            return
+        from pypinyin import Style, lazy_pinyin
+        from pypinyin.constants import PHRASES_DICT
+        from pypinyin.seg.mmseg import seg
+
+        def read(text: str) -> list[str]:
+            return lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True, errors="ignore")
+
+        self._lazy_pinyin = read
+        self._known_phrases = PHRASES_DICT
+        self._mmseg = seg
+        self._phrases = _load_phrase_table()
+        self._tokenizer = _build_jieba(self._cache_dir, self._phrases)
+
+    def words(self, text: str) -> list[str]:
+        """Segment a run of Chinese characters into words."""
+        self.load()
+        return [word for word in self._tokenizer.cut(text, HMM=True) if word]
+
+    def read_words(self, words: Sequence[str], before: str = "", after: str = "") -> list[tuple[str, ...]]:
+        """Pinyin of each word (one syllable per character); ``before``/``after`` is surrounding text."""
+        self.load()
+        readings: list[tuple[str, ...]] = []
+        for index, word in enumerate(words):
+            left = before + "".join(words[:index])
+            right = "".join(words[index + 1 :]) + after
+            readings.append(self.read_word(word, left, right))
+        return readings
+
+    def read_word(self, word: str, before: str = "", after: str = "") -> tuple[str, ...]:
+        """Pinyin of one word, with the phrase table and the context rules applied."""
+        self.load()
+        assert self._lazy_pinyin is not None
+        if word in self._phrases:
+            return self._phrases[word]
+        if len(word) > 1 and word in self._known_phrases:
+            return tuple(self._lazy_pinyin(word))
+        syllables: list[str] = []
+        position = 0
+        for part in self._mmseg.cut(word):
+            if len(part) > 1 and part in self._known_phrases:
+                syllables.extend(self._lazy_pinyin(part))
+            else:
+                for offset, char in enumerate(part):
+                    here = position + offset
+                    syllables.append(self._read_char(char, before + word[:here], word[here + 1 :] + after))
+            position += len(part)
+        return tuple(syllables)
+
+    def _read_char(self, char: str, before: str, after: str) -> str:
+        assert self._lazy_pinyin is not None
+        if char in CONTEXT_RULES:
+            rules, default = CONTEXT_RULES[char]
+            return next((rule.reading for rule in rules if rule.applies(before, after)), default)
+        reading = self._lazy_pinyin(char)
+        return reading[0] if reading else ""
+
+
+def _load_phrase_table() -> dict[str, tuple[str, ...]]:
+    table: dict[str, tuple[str, ...]] = {}
+    text = resources.files("glmtts.data").joinpath("zh_phrases.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        word, _, reading = line.partition("\t")
+        syllables = tuple(reading.split())
+        if len(syllables) != len(word):
+            raise ValueError(
+                f"zh_phrases.tsv: {word!r} has {len(word)} characters but {len(syllables)} syllables"
+            )
+        table[word] = syllables
+    return table
+
+
+def _build_jieba(cache_dir: Path, extra_words: dict[str, tuple[str, ...]]) -> Any:
+    """A jieba tokenizer over jieba's dictionary without its rarest words (loads in a fraction of the time)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import jieba
+    jieba.setLogLevel(logging.WARNING)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    words_digest = hashlib.sha1("\n".join(sorted(extra_words)).encode("utf-8")).hexdigest()[:10]
+    dictionary = cache_dir / f"jieba_dict_min{JIEBA_MIN_FREQUENCY}_{words_digest}.txt"
+    if not dictionary.exists():
+        _LOGGER.info("building the trimmed jieba dictionary in %s", dictionary)
+        source = Path(jieba.__file__).with_name("dict.txt")
+        kept: list[str] = []
+        for line in source.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and (int(parts[1]) >= JIEBA_MIN_FREQUENCY or len(parts[0]) == 1):
+                kept.append(f"{parts[0]} {parts[1]}")
+        kept.extend(f"{word} {JIEBA_MIN_FREQUENCY * 10}" for word in extra_words if len(word) > 1)
+        temporary = dictionary.with_name(dictionary.name + ".tmp")
+        temporary.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        temporary.replace(dictionary)
+    tokenizer = jieba.Tokenizer(str(dictionary))
+    tokenizer.tmp_dir = str(cache_dir)
+    tokenizer.initialize()
+    return tokenizer

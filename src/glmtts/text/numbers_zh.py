@@ -1,0 +1,79 @@
+"""Chinese readings of numbers: cardinals, decimals, digit strings and years."""
+
+from __future__ import annotations
+
+DIGITS_ZH = "零一二三四五六七八九"
+PHONE_DIGITS_ZH = "零幺二三四五六七八九"
+_SMALL_UNITS = ("", "十", "百", "千")
+_GROUP_UNITS = ("", "万", "亿", "万亿", "亿亿")
+
+
+def read_digits(digits: str, phone: bool = False) -> str:
+    """Read each digit: ``"2024"`` → ``"二零二四"``; ``phone=True`` reads 1 as 幺."""
+    table = PHONE_DIGITS_ZH if phone else DIGITS_ZH
+    return "".join(table[int(d)] for d in digits if d.isdigit())
+
+
+def _read_group(value: int) -> str:
+    """Read 0 < value < 10000 with zeros between non-zero places (``1005`` → ``一千零五``)."""
+    places = [int(d) for d in f"{value:04d}"]
+    parts: list[str] = []
+    pending_zero = False
+    for index, digit in enumerate(places):
+        unit = _SMALL_UNITS[3 - index]
+        if digit == 0:
+            pending_zero = bool(parts)
+            continue
+        if pending_zero:
+            parts.append("零")
+            pending_zero = False
+        parts.append(DIGITS_ZH[digit] + unit)
+    return "".join(parts)
+
+
+def read_cardinal(number: int) -> str:
+    """Read an integer: ``6300`` → ``六千三百``, ``10`` → ``十``, ``-5`` → ``负五``, ``100010`` → ``十万零一十``."""
+    if number < 0:
+        return "负" + read_cardinal(-number)
+    if number == 0:
+        return "零"
+    groups: list[int] = []
+    while number:
+        groups.append(number % 10000)
+        number //= 10000
+    if len(groups) > len(_GROUP_UNITS):
+        return read_digits(str(number))
+    parts: list[str] = []
+    need_zero = False
+    for index in range(len(groups) - 1, -1, -1):
+        group = groups[index]
+        if group == 0:
+            need_zero = bool(parts)
+            continue
+        if parts and (need_zero or group < 1000):
+            parts.append("零")
+        parts.append(_read_group(group) + _GROUP_UNITS[index])
+        need_zero = False
+    text = "".join(parts)
+    return text[1:] if text.startswith("一十") else text
+
+
+def read_number(text: str) -> str:
+    """Read a numeric literal: integer or decimal, commas allowed (``"1,234.50"`` → ``一千二百三十四点五零``)."""
+    text = text.replace(",", "").replace("，", "")
+    negative = text.startswith(("-", "−"))
+    if negative or text.startswith("+"):
+        text = text[1:]
+    integer, _, fraction = text.partition(".")
+    if len(integer) > 1 and integer.startswith("0"):
+        spoken = read_digits(integer)
+    else:
+        spoken = read_cardinal(int(integer or "0"))
+    if fraction:
+        spoken += "点" + read_digits(fraction)
+    return ("负" if negative else "") + spoken
+
+
+def read_year(digits: str) -> str:
+    """Read a year digit by digit: ``"2024"`` → ``"二零二四"``."""
+    return read_digits(digits)
