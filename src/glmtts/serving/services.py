@@ -10,7 +10,7 @@ exactly this call::
     JobManager(workdir=settings.workdir, worker=worker, voice_store=voices, service=tts)
 
 and the lifecycle calls ``manager.start()`` once the server is READY and ``manager.stop()`` while draining
-(either may be a coroutine function). It is available as ``services.jobs`` (None without the module).
+(either may be a coroutine function; a blocking one runs in a thread). It is available as ``services.jobs`` (None without the module).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class Services:
         if self.lifecycle.ready:
             self.worker.submit(self.memory.refresh)
             if self.jobs is not None and hasattr(self.jobs, "start"):
-                await _maybe_await(self.jobs.start())
+                await _call_maybe_async(self.jobs.start)
 
     async def stop(self) -> None:
         """Drain: stop jobs, finish queued work, stop the worker."""
@@ -102,12 +102,15 @@ class Services:
         if self._start_task is not None and not self._start_task.done():
             self._start_task.cancel()
         if self.jobs is not None and hasattr(self.jobs, "stop"):
-            await _maybe_await(self.jobs.stop())
+            await _call_maybe_async(self.jobs.stop)
         await asyncio.to_thread(self.worker.stop, True, self.settings.drain_timeout_s)
 
 
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
+async def _call_maybe_async(method: Any) -> Any:
+    """Await a coroutine method; run a blocking one in a thread so the event loop keeps serving."""
+    if inspect.iscoroutinefunction(method):
+        return await method()
+    return await asyncio.to_thread(method)
 
 
 def build_services(settings: ServeSettings, engine: Engine | None = None) -> Services:

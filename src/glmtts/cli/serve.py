@@ -1,0 +1,123 @@
+"""``glmtts serve``: load and warm up the engine, then serve the HTTP API (and the WebUI at /ui).
+
+Every flag is also read from ``GLMTTS_<NAME>`` (flags win). ``/ready`` turns 200 only after load and
+warm-up; a load failure stops the server with exit code 1 (2 for a bad checkpoint) and the reason;
+SIGTERM/SIGINT drain in-flight requests, then exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from glmtts.errors import EngineError, GlmttsError
+
+_LOGGER = logging.getLogger(__name__)
+
+#: flag dest -> settings field, for flags whose value is passed through when given.
+_FIELDS = (
+    "host",
+    "port",
+    "engine",
+    "engine_class",
+    "ckpt",
+    "device",
+    "dtype",
+    "workdir",
+    "api_key",
+    "max_queue",
+    "max_batch_queue",
+    "request_timeout_s",
+    "max_upload_bytes",
+    "max_prompt_s",
+    "warmup_rounds",
+    "seed",
+)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the always-warm HTTP server",
+        description="Load and warm up the engine, then serve the HTTP API. Every flag also as env GLMTTS_<NAME>.",
+    )
+    parser.add_argument("--host", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default 7860)")
+    parser.add_argument("--engine", help="engine name (default kokoro)")
+    parser.add_argument("--engine-class", help="register ENGINE as this 'module:Class' first (plugins)")
+    parser.add_argument("--ckpt", type=Path, help="checkpoint directory (glm engine)")
+    parser.add_argument("--device", help="cpu, cuda or mps (default cpu)")
+    parser.add_argument("--dtype", help="float32, bfloat16 or float16")
+    parser.add_argument("--workdir", type=Path, help="state directory: voices, dictionary, jobs (default ./glmtts-data)")
+    parser.add_argument("--api-key", help="require 'Authorization: Bearer KEY' on /v1/*")
+    parser.add_argument("--max-queue", type=int, help="interactive requests allowed to wait (default 16); more get 429")
+    parser.add_argument("--max-batch-queue", type=int, help="batch-job items allowed to wait (default 256)")
+    parser.add_argument("--request-timeout-s", type=float, help="per-request timeout counted from enqueue")
+    parser.add_argument("--max-upload-bytes", type=int, help="upload size limit (default 20 MiB)")
+    parser.add_argument("--max-prompt-s", type=float, help="longest prompt clip accepted (default 30 s)")
+    parser.add_argument("--warmup-rounds", type=int, help="warm-up rounds per request shape (default 2)")
+    parser.add_argument("--seed", type=int, help="default seed (default 42)")
+    parser.add_argument("--no-ui", dest="ui", action="store_false", default=None, help="do not mount the WebUI")
+    parser.add_argument("--lazy", action="store_true", default=None, help="load on the first request (benchmarks)")
+    parser.set_defaults(func=run)
+
+
+def build_settings(args: argparse.Namespace) -> Any:
+    """ServeSettings from flags given on the command line, the rest from GLMTTS_* env and defaults."""
+    from pydantic import ValidationError
+
+    from glmtts.errors import InvalidOptionError
+    from glmtts.serving.settings import ServeSettings
+
+    given = {name: getattr(args, name) for name in (*_FIELDS, "ui", "lazy") if getattr(args, name, None) is not None}
+    try:
+        return ServeSettings(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise InvalidOptionError(f"invalid setting {where}: {first.get('msg')}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from glmtts.serving.api.app import create_app
+    from glmtts.serving.lifecycle import Phase
+    from glmtts.serving.services import build_services
+
+    settings = build_settings(args)
+    glmtts_logger = logging.getLogger("glmtts")
+    glmtts_logger.setLevel(min(logging.getLogger().getEffectiveLevel(), logging.INFO))
+    services = build_services(settings)
+    app = create_app(settings, services=services)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info" if glmtts_logger.isEnabledFor(logging.INFO) else "warning",
+        timeout_graceful_shutdown=int(settings.drain_timeout_s) or None,
+        lifespan="on",
+    )
+
+    class DrainingServer(uvicorn.Server):
+        """Marks the lifecycle DRAINING as soon as a stop signal arrives."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if services.lifecycle.phase is not Phase.FAILED:
+                services.lifecycle.set_phase(Phase.DRAINING)
+            super().handle_exit(sig, frame)
+
+    server = DrainingServer(config)
+    services.lifecycle.on_failure(lambda _exc: setattr(server, "should_exit", True))
+    _LOGGER.info("glmtts serving on http://%s:%d (engine %s)", settings.host, settings.port, settings.engine)
+    server.run()
+    failure = services.lifecycle.failure
+    if failure is not None:
+        if isinstance(failure, GlmttsError):
+            raise failure
+        raise EngineError(f"start-up failed: {type(failure).__name__}: {failure}") from failure
+    if not server.started:
+        raise EngineError(f"the server could not start on {settings.host}:{settings.port} (port in use?)")
+    return 0

@@ -1,0 +1,28 @@
+"""Helpers that check responses as audio: decode, duration, level, dominant frequency."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import soundfile as sf
+
+
+def decode(data: bytes) -> tuple[np.ndarray, int]:
+    samples, sample_rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
+    return np.asarray(samples, dtype=np.float32), int(sample_rate)
+
+
+def decode_streamed_wav(data: bytes) -> np.ndarray:
+    """A streamed WAV has unknown-length sizes in its header; the PCM follows the 44-byte header."""
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE" and data[36:40] == b"data"
+    return np.frombuffer(data[44:], dtype="<i2").astype(np.float32) / 32767.0
+
+
+def dominant_hz(samples: np.ndarray, sample_rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
+    return float(np.argmax(spectrum[1:]) + 1) * sample_rate / samples.size
+
+
+def level_dbfs(samples: np.ndarray) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(np.square(samples.astype(np.float64)))) + 1e-12))
