@@ -1,7 +1,8 @@
 """A fast, deterministic engine for testing the job machinery (not the speech).
 
 It "speaks" a tone whose pitch depends on the voice and whose length depends on the text. Behaviour knobs
-come from ``EngineConfig.extra``:
+come from ``EngineConfig.extra`` (or, for engines built by a CLI subprocess, the environment variables
+``FAKE_ENGINE_DELAY_S`` and ``FAKE_ENGINE_LOG``):
 
 - ``delay_s``: sleep this long per synthesis (to kill a process mid-job);
 - ``log_path``: append ``<text>`` to this file after each completed synthesis (to count syntheses across
@@ -76,7 +77,7 @@ class FakeEngine(Engine):
     def stream(
         self, text: str, voice: Voice, options: SynthesisOptions, cancel: CancelToken | None = None
     ) -> Iterator[AudioChunk]:
-        delay_s = float(self.config.extra.get("delay_s", 0.0))
+        delay_s = float(self.config.extra.get("delay_s", os.environ.get("FAKE_ENGINE_DELAY_S", 0.0)))
         if delay_s:
             deadline = time.monotonic() + delay_s
             while time.monotonic() < deadline:
@@ -95,7 +96,7 @@ class FakeEngine(Engine):
         t = np.arange(n_samples, dtype=np.float32) / SAMPLE_RATE
         pitch = float(voice.features["pitch"][0]) if "pitch" in voice.features else 220.0
         samples = (0.3 * np.sin(2 * np.pi * pitch * t)).astype(np.float32)
-        _append(self.config.extra.get("log_path"), text)
+        _append(self.config.extra.get("log_path", os.environ.get("FAKE_ENGINE_LOG")), text)
         half = n_samples // 2
         yield AudioChunk(samples[:half], SAMPLE_RATE, 0, False)
         yield AudioChunk(samples[half:], SAMPLE_RATE, 0, True)

@@ -61,8 +61,8 @@ class BatchInput:
         return tuple(item for item in self.items if item.error is not None)
 
 
-class _LineRejected(Exception):
-    """Internal: a line is invalid for ``reason``."""
+class LineRejected(Exception):
+    """A line (or its prompt path) is invalid for ``reason``; parsing turns it into a rejected item."""
 
     def __init__(self, reason: str, error_type: str = InvalidBatchError.error_type) -> None:
         super().__init__(reason)
@@ -88,7 +88,7 @@ class PromptResolver:
     def resolve(self, raw: str) -> Path:
         """Return the absolute, symlink-free path of an existing prompt file; raise otherwise."""
         if not raw or "\x00" in raw:
-            raise _LineRejected("prompt_speech is empty or holds a NUL character")
+            raise LineRejected("prompt_speech is empty or holds a NUL character")
         escaped = True
         for root, real_root in zip(self.roots, self._real_roots, strict=True):
             candidate = Path(os.path.normpath(root / raw))
@@ -101,13 +101,13 @@ class PromptResolver:
             if real.is_file():
                 return self._checked_size(raw, real)
         if escaped:
-            raise _LineRejected(f"prompt_speech {raw!r} points outside the job root", "path_outside_root")
-        raise _LineRejected(f"prompt_speech {raw!r} not found in the job root", "invalid_audio")
+            raise LineRejected(f"prompt_speech {raw!r} points outside the job root", "path_outside_root")
+        raise LineRejected(f"prompt_speech {raw!r} not found in the job root", "invalid_audio")
 
     def _checked_size(self, raw: str, path: Path) -> Path:
         size = path.stat().st_size
         if size > self._max_bytes:
-            raise _LineRejected(
+            raise LineRejected(
                 f"prompt_speech {raw!r} is {size} bytes; at most {self._max_bytes} are accepted",
                 PayloadTooLargeError.error_type,
             )
@@ -181,33 +181,33 @@ class _LineParser:
             record = _json_object(line)
             uttid = self._uttid(record, line_no)
             return self._item(record, line_no, uttid)
-        except _LineRejected as exc:
+        except LineRejected as exc:
             return NewItem(line_no=line_no, uttid=uttid, error=ItemError(exc.error_type, exc.reason))
 
     def _uttid(self, record: dict[str, Any], line_no: int) -> str:
         raw = record.get("uttid")
         if raw is None:
-            raise _LineRejected("missing field 'uttid'")
+            raise LineRejected("missing field 'uttid'")
         if isinstance(raw, bool) or not isinstance(raw, str | int):
-            raise _LineRejected("uttid must be a string")
+            raise LineRejected("uttid must be a string")
         uttid = str(raw)
         if len(uttid) > self._limits.max_uttid_chars or not _UTTID_RE.match(uttid):
-            raise _LineRejected(
+            raise LineRejected(
                 f"uttid {uttid[:40]!r} is not a safe file name (letters, digits, '_', '-', '.';"
                 f" no leading dot; at most {self._limits.max_uttid_chars} characters)"
             )
         first = self._first_line_of.setdefault(uttid, line_no)
         if first != line_no:
-            raise _LineRejected(f"duplicate uttid {uttid!r} (first on line {first})")
+            raise LineRejected(f"duplicate uttid {uttid!r} (first on line {first})")
         return uttid
 
     def _item(self, record: dict[str, Any], line_no: int, uttid: str) -> NewItem:
         syn_text = _string_field(record, "syn_text", required=True)
         assert syn_text is not None
         if not syn_text.strip():
-            raise _LineRejected("syn_text is empty")
+            raise LineRejected("syn_text is empty")
         if len(syn_text) > self._limits.max_text_chars:
-            raise _LineRejected(
+            raise LineRejected(
                 f"syn_text has {len(syn_text)} characters; at most {self._limits.max_text_chars} per line",
                 "text_too_long",
             )
@@ -215,12 +215,12 @@ class _LineParser:
         prompt_speech = _string_field(record, "prompt_speech", required=False)
         voice = _string_field(record, "voice", required=False)
         if prompt_speech and voice:
-            raise _LineRejected("give either 'prompt_speech' or 'voice', not both")
+            raise LineRejected("give either 'prompt_speech' or 'voice', not both")
         if not prompt_speech and not voice:
-            raise _LineRejected("missing field 'prompt_speech' (or 'voice')")
+            raise LineRejected("missing field 'prompt_speech' (or 'voice')")
         prompt_path = self._resolver.resolve(prompt_speech) if prompt_speech else None
         if voice and self._voice_exists is not None and not self._voice_exists(voice):
-            raise _LineRejected(f"unknown voice {voice!r}", "unknown_voice")
+            raise LineRejected(f"unknown voice {voice!r}", "unknown_voice")
         return NewItem(
             line_no=line_no,
             uttid=uttid,
@@ -235,9 +235,9 @@ def _json_object(line: str) -> dict[str, Any]:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise _LineRejected(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        raise LineRejected(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(record, dict):
-        raise _LineRejected(f"expected a JSON object, got {type(record).__name__}")
+        raise LineRejected(f"expected a JSON object, got {type(record).__name__}")
     return record
 
 
@@ -245,8 +245,8 @@ def _string_field(record: dict[str, Any], name: str, *, required: bool) -> str |
     value = record.get(name)
     if value is None:
         if required:
-            raise _LineRejected(f"missing field {name!r}")
+            raise LineRejected(f"missing field {name!r}")
         return None
     if not isinstance(value, str):
-        raise _LineRejected(f"{name} must be a string, got {type(value).__name__}")
+        raise LineRejected(f"{name} must be a string, got {type(value).__name__}")
     return value

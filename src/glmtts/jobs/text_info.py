@@ -19,7 +19,8 @@ _LOGGER = logging.getLogger(__name__)
 class TextDescription:
     normalized: str
     segments: tuple[str, ...]
-    phonemes: str | None = None
+    #: per segment, the hybrid phoneme text (phoneme mode only)
+    phonemes: tuple[str, ...] | None = None
 
 
 #: (text, phoneme mode) -> description
@@ -35,14 +36,18 @@ def describe_plain(text: str, phoneme: bool = False) -> TextDescription:
 def frontend_describer() -> TextDescriber:
     """A describer backed by :class:`glmtts.text.TextFrontend`, or :func:`describe_plain` without it."""
     try:
-        from glmtts.text import FrontendConfig, TextFrontend  # type: ignore[attr-defined]
+        from glmtts.text import FrontendConfig, TextFrontend
     except ImportError:
         _LOGGER.debug("text frontend unavailable; recording plain text")
         return describe_plain
     frontend: Any = TextFrontend(FrontendConfig())
+    loaded: list[bool] = []
 
     def describe(text: str, phoneme: bool = False) -> TextDescription:
         try:
+            if not loaded:
+                frontend.load()
+                loaded.append(True)
             result = frontend.analyze(text, phoneme=phoneme)
         except Exception as exc:  # boundary: text the frontend rejects fails later, in the engine
             _LOGGER.debug("frontend could not describe %r: %s", text[:40], exc)
@@ -50,7 +55,7 @@ def frontend_describer() -> TextDescriber:
         segments = tuple(segment.text for segment in result.segments)
         phonemes = None
         if phoneme:
-            phonemes = " ".join(segment.phonemes or segment.text for segment in result.segments)
+            phonemes = tuple(segment.phonemes or segment.text for segment in result.segments)
         return TextDescription(normalized=result.normalized, segments=segments, phonemes=phonemes)
 
     return describe

@@ -1,0 +1,329 @@
+"""``glmtts batch run|submit|status|fetch|cancel``: batch jobs locally or on a server.
+
+``batch run FILE.jsonl`` runs in this process with a progress bar (done / failed / ETA). The job id defaults
+to the file name plus a hash of its content, so running the same command again after an interruption
+(Ctrl+C, ``kill -9``, a reboot) resumes where it stopped; nothing done is synthesized again. Outputs:
+``<out>/<job_id>/<uttid>.wav``, ``<out>/<job_id>/results.jsonl`` and ``<out>/<job_id>.zip``. Exit status 0
+when every line succeeded, 1 when some failed, 2 when the file itself is unusable.
+
+The other actions talk to ``glmtts serve`` over HTTP (``--server``, default ``$GLMTTS_SERVER`` or
+``http://127.0.0.1:7860``; ``--api-key`` or ``$GLMTTS_API_KEY``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_OUT = Path("outputs") / "batch"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "batch", help="batch jobs from a JSONL file", description=__doc__.split("\n\n")[0]
+    )
+    actions = parser.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
+    _register_run(actions)
+    _register_remote(actions)
+
+
+def _register_run(actions: Any) -> None:
+    run = actions.add_parser("run", help="run a JSONL file here (resumable, with a progress bar)")
+    run.add_argument(
+        "file", type=Path, help="upstream JSONL: uttid, prompt_text, prompt_speech|voice, syn_text"
+    )
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default outputs/batch)")
+    run.add_argument("--job-id", help="job id (default: file name + content hash, so re-running resumes)")
+    run.add_argument("--root", type=Path, help="folder prompt paths resolve in (default: the file's folder)")
+    run.add_argument("--engine", default="kokoro", help="engine (default kokoro)")
+    run.add_argument("--engine-class", help="register ENGINE as this 'module:Class' first (plugins)")
+    run.add_argument("--ckpt", type=Path, help="checkpoint directory (glm engine)")
+    run.add_argument("--device", default="cpu", help="cpu, cuda or mps")
+    run.add_argument("--seed", type=int, default=42, help="seed for every item (default 42)")
+    run.add_argument("--phoneme", action="store_true", help="hybrid phoneme input (upstream --use_phoneme)")
+    run.add_argument(
+        "--workdir", type=Path, help="state directory with stored voices (default ./glmtts-data)"
+    )
+    run.add_argument("--max-attempts", type=int, default=3, help="attempts per item on transient errors")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=run_local)
+
+
+def run_local(args: argparse.Namespace) -> int:
+    from glmtts.jobs.layout import JobLayout, JobOptions, content_job_id, validate_job_id
+    from glmtts.jobs.local import load_engine, open_local_job, run_local_job
+    from glmtts.jobs.runner import RunnerSettings
+    from glmtts.jobs.store import JobStore
+    from glmtts.jobs.text_info import frontend_describer
+
+    data = _read_input(args.file)
+    job_id = validate_job_id(args.job_id) if args.job_id else content_job_id(args.file, data)
+    layout = JobLayout.for_local(args.out)
+    engine = load_engine(args.engine, ckpt_dir=args.ckpt, device=args.device, engine_class=args.engine_class)
+    voices = _voice_library(args, engine.name or args.engine)
+    with JobStore(layout.db_path) as store:
+        opened = open_local_job(
+            store,
+            layout,
+            job_id,
+            data,
+            roots=[args.root or args.file.resolve().parent],
+            options=JobOptions(seed=args.seed, phoneme=args.phoneme),
+            voice_exists=lambda name: (
+                name in engine.builtin_voices() or (voices is not None and name in voices)
+            ),
+        )
+        _announce(store, opened, layout.out_dir(job_id))
+        with JobProgress(opened.job, disabled=args.no_progress) as progress:
+            job = run_local_job(
+                store,
+                engine,
+                job_id,
+                archive_path=layout.archive_path(job_id),
+                settings=RunnerSettings(max_attempts=args.max_attempts),
+                describe_text=frontend_describer(),
+                on_item=progress.update,
+            )
+    print(f"{job.job_id}: {job.n_done} done, {job.n_failed} failed -> {layout.archive_path(job_id)}")
+    return 0 if job.n_done == job.n_items else 1
+
+
+def _read_input(path: Path) -> bytes:
+    from glmtts.errors import InvalidBatchError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidBatchError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _voice_library(args: argparse.Namespace, engine_name: str) -> Any:
+    workdir = args.workdir or Path(os.environ.get("GLMTTS_WORKDIR", "glmtts-data"))
+    if not (workdir / "voices").is_dir():
+        return None
+    from glmtts.voices import VoiceStore
+
+    return VoiceStore(workdir / "voices", engine_name)
+
+
+def _announce(store: Any, opened: Any, out_dir: Path) -> None:
+    from glmtts.jobs.input import describe_problems
+    from glmtts.jobs.store import ItemState
+
+    job = opened.job
+    verb = "created" if opened.created else f"resuming ({job.n_done} done, {job.n_failed} failed so far)"
+    print(f"job {job.job_id} {verb}: {job.n_items} lines -> {out_dir}", file=sys.stderr)
+    rejected = [item for item in store.items(job.job_id, [ItemState.FAILED]) if item.attempts == 0]
+    if opened.created and rejected:
+        print(f"warning: {len(rejected)} line(s) rejected: {describe_problems(rejected)}", file=sys.stderr)
+
+
+class JobProgress:
+    """A tqdm bar over a job's items with done/failed counts (tqdm computes the ETA)."""
+
+    def __init__(self, job: Any, disabled: bool) -> None:
+        self._job = job
+        self._disabled = disabled
+        self._bar: Any = None
+        self._done = job.n_done
+        self._failed = job.n_failed
+
+    def __enter__(self) -> JobProgress:
+        from tqdm import tqdm
+
+        finished = self._job.n_items - self._job.n_pending
+        self._bar = tqdm(
+            total=self._job.n_items,
+            initial=finished,
+            unit="item",
+            file=sys.stderr,
+            disable=self._disabled,
+            dynamic_ncols=True,
+        )
+        self._bar.set_postfix(done=self._done, failed=self._failed)
+        return self
+
+    def update(self, uttid: str | None, state: Any) -> None:
+        from glmtts.jobs.store import ItemState
+
+        if state is ItemState.DONE:
+            self._done += 1
+        elif state is ItemState.FAILED:
+            self._failed += 1
+        else:
+            return
+        self._bar.set_postfix(done=self._done, failed=self._failed, refresh=False)
+        self._bar.update(1)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._bar.close()
+
+
+# -- talking to a server ---------------------------------------------------------------------------------
+
+
+def _register_remote(actions: Any) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--server", help="server URL (default $GLMTTS_SERVER or http://127.0.0.1:7860)")
+    common.add_argument("--api-key", help="API key (default $GLMTTS_API_KEY)")
+    submit = actions.add_parser(
+        "submit", parents=[common], help="send a JSONL file (and its prompt clips) to a server"
+    )
+    submit.add_argument("file", type=Path)
+    submit.add_argument(
+        "--prompts", type=Path, help="zip of prompt clips (default: zip the clips the file names)"
+    )
+    submit.add_argument("--job-id", help="job id (default: chosen by the server)")
+    submit.add_argument("--seed", type=int, default=42, help="seed for every item (default 42)")
+    submit.add_argument("--phoneme", action="store_true", help="hybrid phoneme input")
+    submit.add_argument("--wait", action="store_true", help="wait until the job finishes")
+    submit.set_defaults(func=run_submit)
+    status = actions.add_parser("status", parents=[common], help="show a job's state and progress")
+    status.add_argument("job_id", metavar="ID")
+    status.add_argument("--json", action="store_true", help="print the job document as JSON")
+    status.set_defaults(func=run_status)
+    fetch = actions.add_parser("fetch", parents=[common], help="download a finished job's zip")
+    fetch.add_argument("job_id", metavar="ID")
+    fetch.add_argument("-o", "--output", type=Path, help="zip file to write (default ./ID.zip)")
+    fetch.set_defaults(func=run_fetch)
+    cancel = actions.add_parser("cancel", parents=[common], help="cancel a job (--purge: also delete it)")
+    cancel.add_argument("job_id", metavar="ID")
+    cancel.add_argument("--purge", action="store_true", help="delete the job and its outputs as well")
+    cancel.set_defaults(func=run_cancel)
+
+
+def _client(args: argparse.Namespace) -> Any:
+    import httpx
+
+    server = args.server or os.environ.get("GLMTTS_SERVER") or "http://127.0.0.1:7860"
+    key = args.api_key or os.environ.get("GLMTTS_API_KEY")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.Client(base_url=server, headers=headers, timeout=httpx.Timeout(120.0, connect=5.0))
+
+
+def _checked(client: Any, method: str, url: str, **kwargs: Any) -> Any:
+    """Send a request; turn transport failures and error answers into typed errors."""
+    import httpx
+
+    from glmtts.errors import GlmttsError, InputError
+
+    try:
+        response = client.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise GlmttsError(f"cannot reach the server at {client.base_url}: {exc}") from None
+    if response.status_code < 400:
+        return response
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = response.text[:200] or response.reason_phrase
+    error_class = InputError if response.status_code < 500 else GlmttsError
+    raise error_class(f"server answered {response.status_code}: {message}")
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    data = _read_input(args.file)
+    form = {"seed": str(args.seed), "phoneme": str(args.phoneme).lower()}
+    if args.job_id:
+        form["job_id"] = args.job_id
+    files: dict[str, Any] = {"file": (args.file.name, data, "application/x-ndjson")}
+    prompts = args.prompts.read_bytes() if args.prompts else _zip_referenced_prompts(args.file, data)
+    if prompts:
+        files["prompts"] = ("prompts.zip", prompts, "application/zip")
+    with _client(args) as client:
+        document = _checked(client, "POST", "/v1/jobs", files=files, data=form).json()
+        print(document["id"])
+        for failure in document.get("failures", []):
+            print(f"warning: line {failure['line']}: {failure['error']['message']}", file=sys.stderr)
+        if args.wait:
+            document = _wait_for(client, document["id"])
+            _print_status(document)
+    return 0
+
+
+def _zip_referenced_prompts(path: Path, data: bytes) -> bytes | None:
+    """A zip of the prompt clips the JSONL names, stored under the names it uses (found beside it or in ./)."""
+    import io
+    import json
+    import zipfile
+
+    from glmtts.jobs.input import LineRejected, PromptResolver
+    from glmtts.jobs.uploads import safe_member_path
+
+    names: set[str] = set()
+    for line in data.decode("utf-8", "replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("prompt_speech"), str):
+            names.add(record["prompt_speech"])
+    resolver = PromptResolver([path.resolve().parent, Path.cwd()])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(names):
+            try:
+                archive.write(resolver.resolve(name), arcname=str(safe_member_path(name)))
+            except (LineRejected, ValueError, OSError):
+                continue  # the server reports the line with its reason
+        n_files = len(archive.namelist())
+    return buffer.getvalue() if n_files else None
+
+
+def _wait_for(client: Any, job_id: str, poll_s: float = 1.0) -> dict[str, Any]:
+    import time
+
+    while True:
+        document: dict[str, Any] = _checked(client, "GET", f"/v1/jobs/{job_id}").json()
+        if document["state"] in ("done", "failed", "cancelled"):
+            return document
+        time.sleep(poll_s)
+
+
+def _print_status(document: dict[str, Any]) -> None:
+    counts = document["counts"]
+    eta = f", eta {document['eta_s']:.0f} s" if document.get("eta_s") is not None else ""
+    print(
+        f"{document['id']}: {document['state']} — {counts['done']} done, {counts['failed']} failed, "
+        f"{counts['queued'] + counts['running']} pending of {document['n_items']}{eta}"
+    )
+    for failure in document.get("failures", [])[:20]:
+        print(f"  line {failure['line']} ({failure['uttid']}): {failure['error']['message']}")
+
+
+def run_status(args: argparse.Namespace) -> int:
+    import json
+
+    with _client(args) as client:
+        document = _checked(client, "GET", f"/v1/jobs/{args.job_id}").json()
+    if args.json:
+        print(json.dumps(document, ensure_ascii=False, indent=1))
+    else:
+        _print_status(document)
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from glmtts.jobs.archive import atomic_file
+
+    target = args.output or Path(f"{args.job_id}.zip")
+    with _client(args) as client:
+        response = _checked(client, "GET", f"/v1/jobs/{args.job_id}/archive")
+        with atomic_file(target) as handle:
+            handle.write(response.content)
+    print(f"wrote {target} ({target.stat().st_size} bytes)")
+    return 0
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    params = {"purge": "true"} if args.purge else {}
+    with _client(args) as client:
+        document = _checked(client, "DELETE", f"/v1/jobs/{args.job_id}", params=params).json()
+    if args.purge:
+        print(f"{args.job_id}: deleted")
+    else:
+        _print_status(document)
+    return 0
