@@ -49,7 +49,7 @@ _PUNCT_RUN = re.compile(
     + r"]"
 )
 _QUOTED_NAME = re.compile(r"([《“「『])([^《》“”「」『』。，,.!?！？\n]{1,30})([》”」』])")
-_LIST_ITEM = re.compile(r"^(\d{1,3})[.、)]\s*(?=\S)")
+_LIST_ITEM = re.compile(r"^(\d{1,3})(?:[.)]\s+|、\s*)(?=\S)")
 
 
 def has_cjk(text: str) -> bool:
@@ -114,6 +114,9 @@ class TextNormalizer:
             text = text.replace(origin, new)
         text = _QUOTED_NAME.sub(lambda m: m.group(1) + protect(m.group(2)) + m.group(3), text)
         text = verbalize_zh(text)
+        text = re.sub(
+            f"{PROTECT_CLOSE}\\s*[-~～]\\s*{PROTECT_OPEN}", f"{PROTECT_CLOSE}到{PROTECT_OPEN}", text
+        )
         text = re.sub(r"咯(?=[，。,.!?！？]|$)", "喽", text)
         text = text.translate(_ZH_DROP)
         text = _ZH_TO_PERIOD.sub("。", text)

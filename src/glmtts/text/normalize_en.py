@@ -148,11 +148,36 @@ def _range(match: re.Match[str]) -> str:
     return protect(f"{read_number(match.group(1))} to {read_number(match.group(2))}")
 
 
+def _minus(match: re.Match[str]) -> str:
+    return protect(f"{read_number(match.group(1))} minus {read_number(match.group(2))}")
+
+
+def _scientific(match: re.Match[str]) -> str:
+    exponent = read_number(match.group(2))
+    return protect(f"{read_number(match.group(1))} times ten to the power of {exponent}")
+
+
+def _address(match: re.Match[str]) -> str:
+    """An e-mail or web address: dots and signs spoken, digits read one by one."""
+    text = match.group(0).replace("https://", "").replace("http://", "")
+    spoken = (
+        text.replace("@", " at ").replace(".", " dot ").replace("-", " dash ").replace("_", " underscore ")
+    )
+    return protect(re.sub(r"\d", lambda m: " " + read_digits(m.group(0)) + " ", spoken))
+
+
 def _number(match: re.Match[str]) -> str:
     return protect(read_number(match.group(0)))
 
 
 NUMBER_RULES_EN: tuple[Rule, ...] = (
+    (
+        re.compile(
+            r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(?:\.[\w-]+)+|(?:https?://)?(?:www\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|net|org|edu|gov|io|ai|cn|uk)\b"
+        ),
+        _address,
+    ),
+    (re.compile(r"(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![\w])"), _scientific),
     (
         _ABBREVIATION_PATTERN,
         lambda m: ABBREVIATIONS[next(a for a in ABBREVIATIONS if a.lower() == m.group(1).lower())],
@@ -182,7 +207,7 @@ NUMBER_RULES_EN: tuple[Rule, ...] = (
     (re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<m>1[0-2]|0[1-9])-(?P<d>3[01]|[12]\d|0[1-9])(?!\d)"), _date_iso),
     (
         re.compile(
-            r"(?<![\d:])(?P<h>[01]?\d|2[0-3]):(?P<min>[0-5]\d)(?:\s?(?P<ampm>[ap]\.?m\.?))?(?![\d:])", re.I
+            r"(?<![\d:])(?P<h>[01]?\d|2[0-3]):(?P<min>[0-5]\d)(?:\s?(?P<ampm>[ap]\.?m\.?))?(?!\.?\d)", re.I
         ),
         _time,
     ),
@@ -193,15 +218,17 @@ NUMBER_RULES_EN: tuple[Rule, ...] = (
     (re.compile(r"(?<![\d.])(1[1-9]\d0|20\d0)'?s\b"), _decade),
     (
         re.compile(
-            r"(\b(?:in|since|by|from|until|till|of|year|to|before|after|during|around|circa)\s+)(1[1-9]\d\d|20\d\d)(?![\d.,])",
+            r"(\b(?:in|since|by|from|until|till|of|year|to|before|after|during|around|circa)\s+)(1[1-9]\d\d|20\d\d)(?!\d|[.,]\d)",
             re.I,
         ),
         _year,
     ),
     (re.compile(r"(?P<n>" + _NUM + r")(?P<u>" + _UNIT_NO_SPACE + r")(?![A-Za-z])"), _unit),
     (re.compile(r"(?P<n>" + _NUM + r") (?P<u>" + _UNIT_SPACED + r")(?![A-Za-z])"), _unit),
-    (re.compile(r"(?<![\d./])(\d+)/(\d+)(?![\d/])"), _fraction),
-    (re.compile(r"(?<![\d.])(" + _NUM + r")\s?[-–~]\s?(" + _NUM + r")(?![\d.])"), _range),
+    (re.compile(r"(?<![\d./])(\d+)/(\d+)(?!\.?\d)"), _fraction),
+    (re.compile(r"(?<![\d.])(" + _NUM + r")\s?[-−]\s?(" + _NUM + r")(?=\s*=)"), _minus),
+    (re.compile(r"(?<![\d.])(" + _NUM + r")\s?[-–~]\s?(" + _NUM + r")(?!\.?\d)"), _range),
+    (re.compile(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])"), lambda m: " "),
     (re.compile(r"(?<![A-Za-z0-9.])[-−]" + _NUM), _number),
     (re.compile(_NUM), _number),
 )
@@ -218,8 +245,8 @@ def verbalize_en(text: str) -> str:
 def replace_symbols_en(text: str) -> str:
     """Spell out math signs and Greek letters in English."""
     out: list[str] = []
-    for ch in text:
-        if ch in MATH_SYMBOLS_EN:
+    for index, ch in enumerate(text):
+        if ch in MATH_SYMBOLS_EN and (ch in "&%±√∞" or _between_operands(text, index)):
             out.append(f" {MATH_SYMBOLS_EN[ch]} ")
         elif ch in GREEK_EN:
             out.append(f" {GREEK_EN[ch]} ")
@@ -228,3 +255,14 @@ def replace_symbols_en(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def _between_operands(text: str, index: int) -> bool:
+    """True when the nearest non-space characters on both sides are letters, digits or spoken numbers."""
+    left = text[:index].rstrip()[-1:]
+    right = text[index + 1 :].lstrip()[:1]
+    return _is_operand(left) and _is_operand(right)
+
+
+def _is_operand(ch: str) -> bool:
+    return bool(ch) and (ch.isalnum() or ch in "\ue000\ue001)²³")

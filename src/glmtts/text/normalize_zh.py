@@ -121,11 +121,24 @@ def _digits(match: re.Match[str]) -> str:
     return protect(read_digits(match.group(0)))
 
 
+def _address(match: re.Match[str]) -> str:
+    """An e-mail or web address: dots and signs spoken, digits read one by one."""
+    text = match.group(0).replace("https://", "").replace("http://", "")
+    spoken = text.replace("@", "艾特").replace(".", "点").replace("-", "杠").replace("_", "下划线")
+    return protect(re.sub(r"\d", lambda m: read_digits(m.group(0)), spoken))
+
+
 def _plain_number(match: re.Match[str]) -> str:
     return _number(match.group(0))
 
 
 NUMBER_RULES: tuple[Rule, ...] = (
+    (
+        re.compile(
+            r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(?:\.[\w-]+)+|(?:https?://)?(?:www\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|cn|net|org|edu|gov|io|ai)\b"
+        ),
+        _address,
+    ),
     (re.compile(r"(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![\w])"), _scientific),
     (
         re.compile(
@@ -134,12 +147,12 @@ NUMBER_RULES: tuple[Rule, ...] = (
         _date_ymd,
     ),
     (re.compile(r"(?<!\d)(\d{4})\s*[-~～到至]\s*(\d{4})年"), _year_range),
-    (re.compile(r"(?<![\d.])(\d{4}|\d{2})(年(?![级代纪龄限]))"), _year),
-    (re.compile(r"(?<![\d:])(?P<h>[01]?\d|2[0-4]):(?P<min>[0-5]\d)(?::(?P<s>[0-5]\d))?(?![\d:])"), _time),
-    (re.compile(r"(?<![\d.])(\d+):(\d+)(?![\d:])"), _ratio),
+    (re.compile(r"(?<![\d.])(\d{4})(年)"), _year),
+    (re.compile(r"(?<![\d:])(?P<h>[01]?\d|2[0-4]):(?P<min>[0-5]\d)(?::(?P<s>[0-5]\d))?(?!\.?\d)"), _time),
+    (re.compile(r"(?<![\d.])(\d+):(\d+)(?!\.?\d)"), _ratio),
     (re.compile(r"(?<![\d+])(?P<cc>\+?86[\s-]?)?(?P<n>1[3-9]\d{9})(?!\d)"), _mobile),
     (
-        re.compile(r"(?<![\d-])\(?\d{3,4}\)?[\s-]\d{3,4}-\d{4}(?![\d-])|(?<![\d-])0\d{2,3}-\d{7,8}(?![\d-])"),
+        re.compile(r"(?<![\d-])\(?\d{3,4}\)?[\s-]\d{3,4}-\d{4}(?!\.?\d)|(?<![\d-])0\d{2,3}-\d{7,8}(?!\.?\d)"),
         _phone,
     ),
     (re.compile(r"(?<![\d-])(?:400|800)\d{7}(?!\d)"), _digits),
@@ -147,15 +160,15 @@ NUMBER_RULES: tuple[Rule, ...] = (
     (re.compile(r"(" + _NUM + r")%?\s*[-~～到至]\s*(" + _NUM + r")%"), _percent_range),
     (re.compile(r"(?P<n>" + _NUM + r")\s*(?P<p>[%‰])"), _percent),
     (re.compile(r"(?P<n>[-−]?" + _NUM + r")\s*(?P<u>℃|℉|°C|°F)"), _temperature),
-    (re.compile(r"(?<![\d.])(" + _NUM + r")\s*[~～]\s*(" + _NUM + r")(?![\d.])"), _range),
+    (re.compile(r"(?<![\d.])(" + _NUM + r")\s*[~～]\s*(" + _NUM + r")(?!\.?\d)"), _range),
     (re.compile(r"(?<![\d.])(" + _NUM + r")\s*-\s*(" + _NUM + r")(?=\s*=)"), _minus),
-    (re.compile(r"(?<![\d.\w-])(" + _NUM + r")\s*-\s*(" + _NUM + r")(?![\d.])"), _range),
-    (re.compile(r"(?<![\d.])(\d+)/(\d+)(?![\d/])"), _fraction),
+    (re.compile(r"(?<![\d.A-Za-z-])(" + _NUM + r")\s*-\s*(" + _NUM + r")(?!\.?\d)"), _range),
+    (re.compile(r"(?<![\d.])(\d+)/(\d+)(?!\.?\d)"), _fraction),
     (re.compile(r"(?P<n>" + _NUM + r")\s?(?P<u>" + _UNIT_PATTERN + r")(?![A-Za-z])"), _unit),
     (re.compile(r"\d{3,}(?=室|房间|房)"), _digits),
     (re.compile(r"(?<=[号码电话机热线拨打账号编号单号验证码密码QqIiDd：:])\s*\d{5,}"), _digits),
     (re.compile(r"(?<![\d.,])2(?=[" + _CLASSIFIERS_FOR_LIANG + r"])"), _cardinal_two_as_liang),
-    (re.compile(r"(?<![\d.])0\d+"), _digits),
+    (re.compile(r"(?<![\d.,])0\d+"), _digits),
     (re.compile(r"\d{13,}"), _digits),
     (re.compile(r"(?<![A-Za-z0-9.])[-−]" + _NUM), _plain_number),
     (re.compile(_NUM), _plain_number),

@@ -120,8 +120,7 @@ def check_tokens(text: str, where: str = "") -> None:
         if match.group(1) not in VALID_TOKENS:
             prefix = f"{where}: " if where else ""
             raise UnknownPhonemeError(
-                f"{prefix}unknown phoneme token <|{match.group(1)}|>; valid tokens: "
-                + " ".join(sorted(VALID_TOKENS, key=_token_sort_key))
+                f"{prefix}unknown phoneme token <|{match.group(1)}|>; valid tokens: {describe_inventory()}"
             )
 
 
@@ -154,5 +153,7 @@ def read_hybrid(text: str) -> list[tuple[str, str | None]]:
     return units
 
 
-def _token_sort_key(token: str) -> tuple[int, str]:
-    return (0 if token in INITIALS else 1, token)
+def describe_inventory() -> str:
+    """The valid tokens, initials first: ``B P M … S, A1 A2 … VN5``."""
+    finals = " ".join(f + t for f in FINALS for t in TONES)
+    return " ".join(INITIALS) + ", " + finals
