@@ -142,7 +142,19 @@ class FlowModel:
         """Load ``flow_dir/flow.pt`` and ``flow_dir/config.yaml``."""
         config, override = FlowConfig.from_yaml(flow_dir / "config.yaml")
         weights = flow_dir / "flow.pt"
-        raw = read_state_dict(weights)
+        return cls.from_state_dict(read_state_dict(weights), config, override, weights, device, dtype)
+
+    @classmethod
+    def from_state_dict(
+        cls,
+        raw: dict[str, torch.Tensor],
+        config: FlowConfig,
+        override: dict[str, Any],
+        weights: Path,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> FlowModel:
+        """Build from an already read state dict (``weights`` only names the source in errors)."""
         state = {key[len(_PREFIX) :]: value for key, value in raw.items() if key.startswith(_PREFIX)}
         if len(state) != len(raw):
             extra = [key for key in raw if not key.startswith(_PREFIX)]

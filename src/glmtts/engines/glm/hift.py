@@ -228,7 +228,18 @@ class HiFTVocoder:
         cls, path: Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
     ) -> HiFTVocoder:
         """Load ``hift.pt`` (either weight-norm spelling) onto ``device`` in ``dtype``."""
-        state = to_parametrization_keys(read_state_dict(path))
+        return cls.from_state_dict(read_state_dict(path), path, device, dtype)
+
+    @classmethod
+    def from_state_dict(
+        cls,
+        raw_state: dict[str, torch.Tensor],
+        path: Path,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> HiFTVocoder:
+        """Build from an already read state dict; ``path`` only names the source in errors."""
+        state = to_parametrization_keys(raw_state)
         config = HiFTConfig.from_state_dict(state, path)
         with torch.device("meta"):
             model = HiFTGenerator(config)
