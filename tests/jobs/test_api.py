@@ -165,3 +165,43 @@ def test_archive_of_unknown_or_running_job(client: TestClient):
     job_id = client.post("/v1/jobs", json=body).json()["id"]
     assert client.get(f"/v1/jobs/{job_id}/archive").status_code == 409
     client.delete(f"/v1/jobs/{job_id}")
+
+
+class _Borrowed:
+    """Lends the test client to the CLI without re-running the app's lifespan."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def __enter__(self) -> TestClient:
+        return self.client
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+def test_cli_submit_status_fetch_cancel(client: TestClient, tmp_path: Path, monkeypatch, capsys):
+    from glmtts.cli import batch
+    from glmtts.cli.main import main
+
+    monkeypatch.setattr(batch, "_client", lambda args: _Borrowed(client))
+    write_prompt(tmp_path / "here" / "clips" / "a.wav")
+    book = tmp_path / "here" / "book.jsonl"
+    book.write_bytes(
+        jsonl_bytes(
+            [item(str(i), f"line {i}.", "clips/a.wav") for i in range(5)] + [item("x", "y.", "../z.wav")]
+        )
+    )
+    assert main(["batch", "submit", str(book), "--job-id", "cli-1", "--wait"]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("cli-1\n") and "5 done, 1 failed" in out.out
+    assert "line 6" in out.err and "outside the job root" in out.err
+    assert main(["batch", "status", "cli-1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["done"] == 5
+    target = tmp_path / "cli-1.zip"
+    assert main(["batch", "fetch", "cli-1", "-o", str(target)]) == 0
+    with zipfile.ZipFile(target) as bundle:
+        assert len(bundle.namelist()) == 6
+    assert main(["batch", "cancel", "cli-1", "--purge"]) == 0
+    assert main(["batch", "status", "cli-1"]) == 2
+    assert "server answered 404" in capsys.readouterr().err

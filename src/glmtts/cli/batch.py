@@ -37,7 +37,9 @@ def _register_run(actions: Any) -> None:
     )
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default outputs/batch)")
     run.add_argument("--job-id", help="job id (default: file name + content hash, so re-running resumes)")
-    run.add_argument("--root", type=Path, help="folder prompt paths resolve in (default: the file's folder)")
+    run.add_argument(
+        "--root", type=Path, help="folder prompt paths resolve in (default: the file's folder, then ./)"
+    )
     run.add_argument("--engine", default="kokoro", help="engine (default kokoro)")
     run.add_argument("--engine-class", help="register ENGINE as this 'module:Class' first (plugins)")
     run.add_argument("--ckpt", type=Path, help="checkpoint directory (glm engine)")
@@ -70,7 +72,7 @@ def run_local(args: argparse.Namespace) -> int:
             layout,
             job_id,
             data,
-            roots=[args.root or args.file.resolve().parent],
+            roots=[args.root] if args.root else [args.file.resolve().parent, Path.cwd()],
             options=JobOptions(seed=args.seed, phoneme=args.phoneme),
             voice_exists=lambda name: (
                 name in engine.builtin_voices() or (voices is not None and name in voices)
