@@ -68,6 +68,13 @@ ZH_CASES = [
     ("1. 打开设置\\n2. 点击通用", "一。打开设置。二。点击通用。"),
     ("第一行\n\n第二行", "第一行。第二行。"),
     ("价格：12.50元/斤", "价格，十二点五零元每斤。"),
+    ("温度在-5℃~5℃之间", "温度在零下五摄氏度到五摄氏度之间。"),
+    ("请在10:00~12:00之间来", "请在十点到十二点之间来。"),
+    ("C#语言", "c sharp语言。"),
+    ("好的~", "好的。"),
+    ("1+1=2是对的", "一加一等于二是对的。"),
+    ("他花了1/3的时间", "他花了三分之一的时间。"),
+    ("100000000000000000000000元", "一" + "零" * 23 + "元。"),
 ]
 
 EN_CASES = [
@@ -105,6 +112,13 @@ EN_CASES = [
     ("Hello, world", "hello, world."),
     ("Is it true?", "is it true?"),
     ("-5 degrees", "minus five degrees."),
+    (
+        "12345678901234567890",
+        "one two three four five six seven eight nine zero " * 1
+        + "one two three four five six seven eight nine zero.",
+    ),
+    ("I code in C#.", "i code in c sharp."),
+    ("***", ""),
     ("I paid $25.99 for 3 books.", "i paid twenty five dollars and ninety nine cents for three books."),
 ]
 

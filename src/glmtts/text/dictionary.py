@@ -40,7 +40,11 @@ class PronunciationDictionary:
         pairs = entries.items() if isinstance(entries, Mapping) else entries
         for source, replacement in pairs:
             self._add(source, replacement, where=f"entry {source!r}")
-        self._max_key_len = max((len(k) for k in self._entries), default=0)
+        # Matching runs on normalized (lower-case) text, so keys are looked up lower-cased too.
+        self._lookup = {
+            key.lower(): value for key, value in self._entries.items() if len(key.lower()) == len(key)
+        }
+        self._max_key_len = max((len(k) for k in self._lookup), default=0)
 
     @classmethod
     def from_lines(cls, lines: Iterable[str], source: str = "<dictionary>") -> PronunciationDictionary:
@@ -89,8 +93,8 @@ class PronunciationDictionary:
         """The longest key that occurs in ``text`` at ``start``, with its replacement, or ``None``."""
         for length in range(min(self._max_key_len, len(text) - start), 0, -1):
             key = text[start : start + length]
-            if key in self._entries:
-                return key, self._entries[key]
+            if key in self._lookup:
+                return key, self._lookup[key]
         return None
 
     def to_lines(self) -> list[str]:

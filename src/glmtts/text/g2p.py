@@ -14,7 +14,7 @@ import logging
 import re
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,7 +22,8 @@ from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
 
-JIEBA_MIN_FREQUENCY = 20
+JIEBA_MIN_FREQUENCY = 50
+_MAX_PHRASE_CHARS = 8
 _NUMERALS = "零一二三四五六七八九十两几百千万亿半每"
 
 
@@ -98,7 +99,6 @@ class MandarinG2P:
         self._lazy_pinyin: Callable[..., list[str]] | None = None
         self._phrases: dict[str, tuple[str, ...]] = {}
         self._known_phrases: Any = None
-        self._mmseg: Any = None
 
     @property
     def loaded(self) -> bool:
@@ -110,14 +110,12 @@ class MandarinG2P:
             return
         from pypinyin import Style, lazy_pinyin
         from pypinyin.constants import PHRASES_DICT
-        from pypinyin.seg.mmseg import seg
 
         def read(text: str) -> list[str]:
             return lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True, errors="ignore")
 
         self._lazy_pinyin = read
         self._known_phrases = PHRASES_DICT
-        self._mmseg = seg
         self._phrases = _load_phrase_table()
         self._tokenizer = _build_jieba(self._cache_dir, self._phrases)
 
@@ -126,35 +124,46 @@ class MandarinG2P:
         self.load()
         return [word for word in self._tokenizer.cut(text, HMM=True) if word]
 
-    def read_words(self, words: Sequence[str], before: str = "", after: str = "") -> list[tuple[str, ...]]:
-        """Pinyin of each word (one syllable per character); ``before``/``after`` is surrounding text."""
-        self.load()
-        readings: list[tuple[str, ...]] = []
-        for index, word in enumerate(words):
-            left = before + "".join(words[:index])
-            right = "".join(words[index + 1 :]) + after
-            readings.append(self.read_word(word, left, right))
-        return readings
-
-    def read_word(self, word: str, before: str = "", after: str = "") -> tuple[str, ...]:
-        """Pinyin of one word, with the phrase table and the context rules applied."""
-        self.load()
-        assert self._lazy_pinyin is not None
-        if word in self._phrases:
-            return self._phrases[word]
-        if len(word) > 1 and word in self._known_phrases:
-            return tuple(self._lazy_pinyin(word))
+    def read(self, run: str, before: str = "", after: str = "") -> tuple[str, ...]:
+        """Pinyin of a run of Chinese characters, one syllable per character, read word by word."""
         syllables: list[str] = []
         position = 0
-        for part in self._mmseg.cut(word):
-            if len(part) > 1 and part in self._known_phrases:
-                syllables.extend(self._lazy_pinyin(part))
-            else:
-                for offset, char in enumerate(part):
-                    here = position + offset
-                    syllables.append(self._read_char(char, before + word[:here], word[here + 1 :] + after))
-            position += len(part)
+        for word in self.words(run):
+            syllables.extend(
+                self.read_word(word, before + run[:position], run[position + len(word) :] + after)
+            )
+            position += len(word)
         return tuple(syllables)
+
+    def read_word(self, word: str, before: str = "", after: str = "") -> tuple[str, ...]:
+        """Pinyin of one word, one syllable per character.
+
+        Inside the word, phrases are matched longest first from the left (the packaged phrase table before
+        pypinyin's phrase dictionary); a character no phrase covers is read by its context rule or by
+        pypinyin's default. ``before``/``after`` is the text around the word, seen by the context rules.
+        """
+        self.load()
+        assert self._lazy_pinyin is not None
+        syllables: list[str] = []
+        position = 0
+        while position < len(word):
+            phrase = self._longest_phrase(word, position)
+            if phrase:
+                reading = self._phrases.get(phrase) or tuple(self._lazy_pinyin(phrase))
+                syllables.extend(reading)
+                position += len(phrase)
+                continue
+            context_before = before + word[:position]
+            syllables.append(self._read_char(word[position], context_before, word[position + 1 :] + after))
+            position += 1
+        return tuple(syllables)
+
+    def _longest_phrase(self, run: str, start: int) -> str:
+        for length in range(min(_MAX_PHRASE_CHARS, len(run) - start), 1, -1):
+            piece = run[start : start + length]
+            if piece in self._phrases or piece in self._known_phrases:
+                return piece
+        return ""
 
     def _read_char(self, char: str, before: str, after: str) -> str:
         assert self._lazy_pinyin is not None

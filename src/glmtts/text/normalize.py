@@ -49,6 +49,9 @@ _PUNCT_RUN = re.compile(
     + r"]"
 )
 _QUOTED_NAME = re.compile(r"([《“「『])([^《》“”「」『』。，,.!?！？\n]{1,30})([》”」』])")
+_RANGE_BETWEEN_NUMBERS = re.compile(f"{PROTECT_CLOSE}\\s*[-~～]\\s*{PROTECT_OPEN}")
+_TILDE_BEFORE_NUMBER = re.compile(f"[~～]\\s*(?={PROTECT_OPEN})")
+_SHARP = re.compile(r"\b([CcFf])#")
 _LIST_ITEM = re.compile(r"^(\d{1,3})(?:[.)]\s+|、\s*)(?=\S)")
 
 
@@ -88,7 +91,7 @@ class TextNormalizer:
     def normalize_marked(self, text: str) -> str:
         """Normalized text that keeps letter case and the protection marks the splitter needs."""
         zh = has_cjk(text)
-        text = self._merge_lines(text, zh)
+        text = _SHARP.sub(r"\1 sharp", self._merge_lines(text, zh))
         text = EMOJI_PATTERN.sub("", full_to_half(text))
         text = re.sub(r"(?<=[A-Za-z])-(?=[A-Za-z])", " ", text)
         text = self._normalize_zh(text) if zh else self._normalize_en(text)
@@ -114,9 +117,8 @@ class TextNormalizer:
             text = text.replace(origin, new)
         text = _QUOTED_NAME.sub(lambda m: m.group(1) + protect(m.group(2)) + m.group(3), text)
         text = verbalize_zh(text)
-        text = re.sub(
-            f"{PROTECT_CLOSE}\\s*[-~～]\\s*{PROTECT_OPEN}", f"{PROTECT_CLOSE}到{PROTECT_OPEN}", text
-        )
+        text = _RANGE_BETWEEN_NUMBERS.sub(f"{PROTECT_CLOSE}到{PROTECT_OPEN}", text)
+        text = _TILDE_BEFORE_NUMBER.sub("到", text)
         text = re.sub(r"咯(?=[，。,.!?！？]|$)", "喽", text)
         text = text.translate(_ZH_DROP)
         text = _ZH_TO_PERIOD.sub("。", text)

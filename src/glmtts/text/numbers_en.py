@@ -43,12 +43,12 @@ def read_cardinal(number: int) -> str:
         return "minus " + read_cardinal(-number)
     if number == 0:
         return "zero"
+    if number >= 1000 ** len(_SCALES):
+        return read_digits(str(number))
     groups: list[int] = []
     while number:
         groups.append(number % 1000)
         number //= 1000
-    if len(groups) > len(_SCALES):
-        return read_digits(str(number))
     parts: list[str] = []
     for index in range(len(groups) - 1, -1, -1):
         if groups[index]:

@@ -37,12 +37,12 @@ def read_cardinal(number: int) -> str:
         return "负" + read_cardinal(-number)
     if number == 0:
         return "零"
+    if number >= 10000 ** len(_GROUP_UNITS):
+        return read_digits(str(number))
     groups: list[int] = []
     while number:
         groups.append(number % 10000)
         number //= 10000
-    if len(groups) > len(_GROUP_UNITS):
-        return read_digits(str(number))
     parts: list[str] = []
     need_zero = False
     for index in range(len(groups) - 1, -1, -1):

@@ -80,9 +80,13 @@ class SegmentAnalyzer:
             yield run_start, len(text), None
 
     def _chinese_tokens(self, run: str, before: str, after: str) -> list[G2PToken]:
-        words = self._g2p.words(run)
-        readings = self._g2p.read_words(words, before, after)
-        return [G2PToken(word, TokenKind.ZH, reading) for word, reading in zip(words, readings, strict=True)]
+        syllables = self._g2p.read(run, before, after)
+        tokens: list[G2PToken] = []
+        position = 0
+        for word in self._g2p.words(run):
+            tokens.append(G2PToken(word, TokenKind.ZH, syllables[position : position + len(word)]))
+            position += len(word)
+        return tokens
 
     def _override_token(self, source: str, replacement: str) -> G2PToken:
         syllables: list[str] = []
@@ -92,7 +96,7 @@ class SegmentAnalyzer:
                 plain.append(text)
                 continue
             if plain:
-                syllables.extend(self._g2p.read_word("".join(plain)))
+                syllables.extend(self._g2p.read("".join(plain)))
                 plain = []
             if pinyin is not None:
                 syllables.append(pinyin)
