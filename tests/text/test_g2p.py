@@ -28,7 +28,7 @@ POLYPHONE_CASES = [
     ("你还好吗", "ni3 hai2 hao3 ma5"),
     ("音乐让人快乐", "yin1 yue4 rang4 ren2 kuai4 le4"),
     ("这首乐曲", "zhe4 shou3 yue4 qu3"),
-    ("他得了第一名", "ta1 de2 le5 di4 yi4 ming2"),
+    ("他得了第一名", "ta1 de2 le5 di4 yi1 ming2"),
     ("你得好好学习", "ni3 dei3 hao3 hao3 xue2 xi2"),
     ("跑得快", "pao3 de5 kuai4"),
     ("她高兴地跳了起来", "ta1 gao1 xing4 de5 tiao4 le5 qi3 lai2"),

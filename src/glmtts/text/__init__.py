@@ -15,6 +15,7 @@ from glmtts.text.config import FrontendConfig, FrontendResult, G2PToken, Segment
 from glmtts.text.dictionary import PronunciationDictionary, load_custom_replace, load_replace_dict
 from glmtts.text.frontend import TextFrontend
 from glmtts.text.phonemes import VALID_TOKENS, pinyin_to_tokens
+from glmtts.text.sandhi import apply_tone_sandhi
 
 __all__ = [
     "VALID_TOKENS",
@@ -25,6 +26,7 @@ __all__ = [
     "Segment",
     "TextFrontend",
     "TokenKind",
+    "apply_tone_sandhi",
     "load_custom_replace",
     "load_replace_dict",
     "pinyin_to_tokens",

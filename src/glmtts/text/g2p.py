@@ -156,7 +156,7 @@ class MandarinG2P:
             context_before = before + word[:position]
             syllables.append(self._read_char(word[position], context_before, word[position + 1 :] + after))
             position += 1
-        return tuple(syllables)
+        return tuple(_lexical(word, syllables))
 
     def _longest_phrase(self, run: str, start: int) -> str:
         for length in range(min(_MAX_PHRASE_CHARS, len(run) - start), 1, -1):
@@ -172,6 +172,17 @@ class MandarinG2P:
             return next((rule.reading for rule in rules if rule.applies(before, after)), default)
         reading = self._lazy_pinyin(char)
         return reading[0] if reading else ""
+
+
+def _lexical(word: str, syllables: list[str]) -> list[str]:
+    """Undo the tone changes of 一 and 不 that some pypinyin phrases carry: the pinyin here is lexical
+    (see :mod:`glmtts.text.sandhi` for spoken tones)."""
+    for index, char in enumerate(word):
+        if char == "一" and syllables[index] in ("yi2", "yi4"):
+            syllables[index] = "yi1"
+        elif char == "不" and syllables[index] == "bu2":
+            syllables[index] = "bu4"
+    return syllables
 
 
 def _load_phrase_table() -> dict[str, tuple[str, ...]]:
