@@ -1,0 +1,308 @@
+"""The embedded default engine: Kokoro-82M v1.0 (int8 ONNX), Mandarin + English with one voice.
+
+Pipeline per request: the shared text frontend normalizes and segments the text → each segment becomes a
+Kokoro phoneme string (Mandarin IPA from pinyin, English IPA from espeak-ng) → onnxruntime runs the model
+with the voice's 256-d style vector → the chunk is trimmed, optionally passed through the voice's WORLD
+adaptation, and yielded at once. Kokoro has no sampling, so output depends only on text, voice and speed;
+``options.seed`` is accepted and has no effect. Results are bit-identical across runs and processes
+because the graph has no random ops and onnxruntime runs sequentially with a fixed thread count.
+
+Voices: the five bundled style packs (``jm_kumo`` first, the clearest in both languages) plus voices
+*adapted* from a prompt clip (see :mod:`.adaptation`: this moves the voice toward the speaker, it does
+not clone it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from glmtts.audio import audio_content_hash, resample, validate_prompt
+from glmtts.engines.base import (
+    AudioChunk,
+    CancelToken,
+    Engine,
+    EngineConfig,
+    ProgressCallback,
+    SynthesisOptions,
+    Voice,
+)
+from glmtts.engines.kokoro.adaptation import SpeakerProfile, VoiceTransform, style_weights
+from glmtts.engines.kokoro.assets import STYLE_PACK_NAMES, KokoroAssets, default_cache_root
+from glmtts.engines.kokoro.g2p import KokoroPhonemizer, has_speech, split_phonemes
+from glmtts.engines.kokoro.profiles import PackProfiles
+from glmtts.errors import (
+    EngineError,
+    InvalidOptionError,
+    NothingToSayError,
+    TextTooLongError,
+    UnknownVoiceError,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLE_RATE = 24_000
+STYLE_DIM = 256
+#: Friendly names for the bundled packs.
+VOICE_ALIASES: dict[str, str] = {
+    "default": "jm_kumo",
+    "kumo": "jm_kumo",
+    "male": "jm_kumo",
+    "alpha": "jf_alpha",
+    "female": "jf_alpha",
+    "gongitsune": "jf_gongitsune",
+    "nezumi": "jf_nezumi",
+    "tebukuro": "jf_tebukuro",
+}
+#: Silence (s) after a chunk, by its last mark; anything else gets the default.
+PAUSE_AFTER_S = {".": 0.30, "!": 0.30, "?": 0.30, "…": 0.30, ",": 0.15, ";": 0.20, ":": 0.20}
+DEFAULT_PAUSE_S = 0.12
+TRIM_THRESHOLD = 0.01
+TRIM_PAD_S = 0.04
+ADAPTED_VOICE_CACHE_SIZE = 64
+WARMUP_TEXTS = ("今天天气很好。", "Hello there, how are you?", "我用Python写了3个程序。")
+
+
+class KokoroEngine(Engine):
+    """Kokoro-82M int8 on onnxruntime (CPU); see the module docstring."""
+
+    name = "kokoro"
+
+    def __init__(self, config: EngineConfig) -> None:
+        super().__init__(config)
+        if config.device != "cpu":
+            raise InvalidOptionError(
+                f"the kokoro engine runs on the CPU only (asked for device {config.device!r})"
+            )
+        if config.n_threads < 1:
+            raise InvalidOptionError("n_threads must be at least 1")
+        self._assets: KokoroAssets | None = None
+        self._session: Any = None
+        self._frontend: Any = None
+        self._phonemizer: KokoroPhonemizer | None = None
+        self._pack_profiles: dict[str, SpeakerProfile] = {}
+        self._adapted: OrderedDict[str, Voice] = OrderedDict()
+
+    @property
+    def sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def load(self, progress: ProgressCallback | None = None) -> None:
+        from glmtts.engines.kokoro.espeak import EspeakPhonemizer
+        from glmtts.text import FrontendConfig, TextFrontend
+
+        cache_root = self.config.cache_dir or default_cache_root()
+        self._assets = KokoroAssets.load(cache_root, progress)
+        self._session = _build_session(str(self._assets.model.path), self.config.n_threads)
+        text_cache = cache_root / "text" if self.config.cache_dir is not None else None
+        self._frontend = TextFrontend(
+            FrontendConfig(dictionary_path=self.config.dictionary_path, cache_dir=text_cache)
+        )
+        self._frontend.load()
+        self._phonemizer = KokoroPhonemizer(self._assets.vocab, EspeakPhonemizer())
+        profiles = PackProfiles(cache_root / "kokoro", self._assets.model.sha256)
+        self._pack_profiles = profiles.load_or_measure(self._measure_pack)
+        _LOGGER.info("kokoro loaded (%d threads, model %s)", self.config.n_threads, self._assets.model.path)
+
+    def warmup(self) -> None:
+        """Run zh, en and mixed text through the streaming path, then adapt a voice and use it."""
+        options = SynthesisOptions()
+        default = self.builtin_voice()
+        clip = np.zeros(0, dtype=np.float32)
+        for text in WARMUP_TEXTS:
+            clip = np.concatenate([clip, *[c.samples for c in self.stream(text, default, options)]])
+        adapted = self.prepare_voice(clip, SAMPLE_RATE)
+        for _ in self.stream(WARMUP_TEXTS[2], adapted, options):
+            pass
+        self._adapted.pop(adapted.voice_id, None)
+
+    def release(self) -> int:
+        freed = sum(int(v.features["style"].nbytes) for v in self._adapted.values())
+        self._adapted.clear()
+        return freed
+
+    def memory_bytes(self) -> dict[str, int]:
+        if self._assets is None:
+            return {}
+        packs = sum(int(pack.nbytes) for pack in self._assets.style_packs.values())
+        voices = sum(int(v.features["style"].nbytes) for v in self._adapted.values())
+        return {"model": self._assets.model.size_bytes, "style_packs": packs, "adapted_voices": voices}
+
+    # -- voices ----------------------------------------------------------------------------------------
+    def builtin_voices(self) -> tuple[str, ...]:
+        return STYLE_PACK_NAMES
+
+    def builtin_voice(self, name: str | None = None) -> Voice:
+        assets = self._require_loaded()
+        key = VOICE_ALIASES.get((name or "default").strip().lower(), (name or "").strip())
+        if key not in assets.style_packs:
+            choices = ", ".join([*STYLE_PACK_NAMES, *VOICE_ALIASES])
+            raise UnknownVoiceError(f"unknown voice {name!r}; built-in voices: {choices}")
+        return Voice(
+            voice_id=key, engine=self.name, builtin=True, features={"style": assets.style_packs[key]}
+        )
+
+    def prepare_voice(self, samples: np.ndarray, sample_rate: int, prompt_text: str | None = None) -> Voice:
+        """Adapt a voice toward the speaker of a prompt clip (once per distinct clip; cached by content).
+
+        The transcript is not needed (and not used) by this engine; it is kept on the voice.
+        """
+        assets = self._require_loaded()
+        clip = np.asarray(samples, dtype=np.float32)
+        validate_prompt(clip, sample_rate)
+        digest = audio_content_hash(clip, sample_rate)
+        voice_id = f"kokoro-{digest[:16]}"
+        cached = self._adapted.get(voice_id)
+        if cached is None:
+            cached = self._adapt(resample(clip, sample_rate, SAMPLE_RATE), voice_id, assets)
+            self._adapted[voice_id] = cached
+            while len(self._adapted) > ADAPTED_VOICE_CACHE_SIZE:
+                self._adapted.popitem(last=False)
+        self._adapted.move_to_end(voice_id)
+        return Voice(voice_id, self.name, prompt_text, builtin=False, features=dict(cached.features))
+
+    def _adapt(self, clip: np.ndarray, voice_id: str, assets: KokoroAssets) -> Voice:
+        target = SpeakerProfile.analyze(_trim(clip), SAMPLE_RATE)
+        weights = style_weights(target, self._pack_profiles)
+        style = sum(w * assets.style_packs[n] for w, n in zip(weights, STYLE_PACK_NAMES, strict=True))
+        style = np.asarray(style, dtype=np.float32)
+        source = self._measure_style(style)
+        transform = VoiceTransform.fit(source, target)
+        _LOGGER.info(
+            "adapted voice %s: F0 %.0f -> %.0f Hz, formant x%.2f, packs %s",
+            voice_id,
+            source.median_f0_hz,
+            target.median_f0_hz,
+            transform.warp_alpha,
+            dict(zip(STYLE_PACK_NAMES, np.round(weights, 2).tolist(), strict=True)),
+        )
+        features = {"style": style, "style_weights": weights, "prompt_profile": target.to_array()}
+        features.update(transform.to_features())
+        return Voice(voice_id, self.name, None, builtin=False, features=features)
+
+    def _measure_pack(self, name: str) -> SpeakerProfile:
+        return self._measure_style(self._require_loaded().style_packs[name])
+
+    def _measure_style(self, style: np.ndarray) -> SpeakerProfile:
+        from glmtts.engines.kokoro.profiles import PROBE_TEXT
+
+        audio = np.concatenate([self._render(p, style, 1.0) for p in self._phonemes_of(PROBE_TEXT, ())])
+        return SpeakerProfile.analyze(audio, SAMPLE_RATE)
+
+    # -- synthesis -------------------------------------------------------------------------------------
+    def stream(
+        self,
+        text: str,
+        voice: Voice,
+        options: SynthesisOptions,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[AudioChunk]:
+        """Yield one chunk per text segment (finer when a segment exceeds Kokoro's 510-token context)."""
+        if len(text) > options.max_chars:
+            raise TextTooLongError(f"text has {len(text)} characters; the limit is {options.max_chars}")
+        style = _style_of(voice)
+        transform = VoiceTransform.from_features(voice.features) if "warp_alpha" in voice.features else None
+        pieces = self._phonemes_of(text, options.pronunciations)
+        return self._stream_pieces(pieces, style, transform, options.speed, cancel)
+
+    def _stream_pieces(
+        self,
+        pieces: list[str],
+        style: np.ndarray,
+        transform: VoiceTransform | None,
+        speed: float,
+        cancel: CancelToken | None,
+    ) -> Iterator[AudioChunk]:
+        for index, phonemes in enumerate(pieces):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            audio = self._render(phonemes, style, speed)
+            if transform is not None:
+                audio = transform.apply(audio, SAMPLE_RATE)
+            is_last = index == len(pieces) - 1
+            if not is_last:
+                pause_s = PAUSE_AFTER_S.get(phonemes[-1], DEFAULT_PAUSE_S) / speed
+                audio = np.concatenate([audio, np.zeros(int(pause_s * SAMPLE_RATE), dtype=np.float32)])
+            yield AudioChunk(audio, SAMPLE_RATE, segment_index=index, is_last=is_last)
+
+    def _phonemes_of(self, text: str, pronunciations: tuple[tuple[str, str], ...]) -> list[str]:
+        """Kokoro phoneme pieces of a text; raises :class:`NothingToSayError` if none is speakable."""
+        self._require_loaded()
+        assert self._phonemizer is not None
+        result = self._frontend.analyze(text, phoneme=False, extra_entries=pronunciations)
+        pieces: list[str] = []
+        for segment in result.segments:
+            phonemes = self._phonemizer.segment_phonemes(segment)
+            if has_speech(phonemes):
+                pieces.extend(split_phonemes(phonemes))
+        if not pieces:
+            raise NothingToSayError("the text holds nothing speakable")
+        return pieces
+
+    def phonemes(self, text: str, pronunciations: tuple[tuple[str, str], ...] = ()) -> list[str]:
+        """The Kokoro phoneme strings a text is synthesized from (for inspection and tests)."""
+        return self._phonemes_of(text, pronunciations)
+
+    def _render(self, phonemes: str, style: np.ndarray, speed: float) -> np.ndarray:
+        assert self._phonemizer is not None
+        ids = self._phonemizer.token_ids(phonemes)
+        if not ids:
+            return np.zeros(0, dtype=np.float32)
+        row = style[min(len(ids), len(style)) - 1].reshape(1, STYLE_DIM).astype(np.float32)
+        feeds = {
+            "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+            "style": row,
+            "speed": np.array([speed], dtype=np.float32),
+        }
+        try:
+            audio = self._session.run(None, feeds)[0]
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise EngineError(f"kokoro inference failed: {exc}") from exc
+        return np.clip(_trim(np.asarray(audio, dtype=np.float32).ravel()), -1.0, 1.0)
+
+    def _require_loaded(self) -> KokoroAssets:
+        if self._assets is None or self._session is None:
+            raise EngineError("the kokoro engine is not loaded; call load() first")
+        return self._assets
+
+
+def _build_session(model_path: str, n_threads: int) -> Any:
+    """An onnxruntime session with a fixed thread count and sequential execution (deterministic)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = n_threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(model_path, sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise EngineError(f"cannot open the Kokoro model {model_path}: {exc}") from exc
+
+
+def _style_of(voice: Voice) -> np.ndarray:
+    style = voice.features.get("style")
+    if style is None:
+        raise UnknownVoiceError(f"voice {voice.voice_id!r} has no Kokoro style vector")
+    array = np.asarray(style, dtype=np.float32)
+    if array.ndim == 3:
+        array = array.reshape(array.shape[0], -1)
+    if array.ndim != 2 or array.shape[1] != STYLE_DIM:
+        raise UnknownVoiceError(f"voice {voice.voice_id!r} has a style of shape {array.shape}, not [n, 256]")
+    return array
+
+
+def _trim(audio: np.ndarray) -> np.ndarray:
+    """Cut leading/trailing near-silence, keeping a short pad."""
+    loud = np.flatnonzero(np.abs(audio) > TRIM_THRESHOLD)
+    if loud.size == 0:
+        return audio
+    pad = int(TRIM_PAD_S * SAMPLE_RATE)
+    return audio[max(0, int(loud[0]) - pad) : int(loud[-1]) + pad]

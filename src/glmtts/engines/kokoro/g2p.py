@@ -1,0 +1,127 @@
+"""Frontend segments → Kokoro phoneme strings → token ids.
+
+The shared frontend (:mod:`glmtts.text`) has already normalized the text, split it into segments and
+given every Chinese word its numbered pinyin (with dictionary overrides applied). Here Chinese words
+become Kokoro's Mandarin IPA (:mod:`.pinyin`), runs of English words go through espeak-ng
+(:mod:`.espeak`), and punctuation becomes the few marks Kokoro knows, which also shape its prosody.
+Words are separated by spaces, as in the transcriptions Kokoro v1.0 was trained on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+
+from glmtts.engines.kokoro.espeak import EspeakPhonemizer
+from glmtts.engines.kokoro.pinyin import word_to_ipa
+from glmtts.errors import UnknownPhonemeError
+from glmtts.text.config import G2PToken, Segment, TokenKind
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Kokoro's context holds 512 tokens including the two boundary pads.
+MAX_PHONEME_TOKENS = 510
+
+_PUNCTUATION: dict[str, str] = {
+    "，": ",", ",": ",", "、": ",", "；": ";", ";": ";", "：": ":", ":": ":",
+    "。": ".", ".": ".", "．": ".", "！": "!", "!": "!", "？": "?", "?": "?",
+    "…": "…", "—": "—", "–": "—", "-": "—", "~": "…", "～": "…",
+}  # fmt: skip
+_CLAUSE_BREAK = re.compile(r"(?<=[,.!?;:…—])\s+")
+
+
+class KokoroPhonemizer:
+    """Turns frontend :class:`~glmtts.text.config.Segment` objects into Kokoro phoneme strings."""
+
+    def __init__(self, vocab: Mapping[str, int], espeak: EspeakPhonemizer) -> None:
+        self.vocab = vocab
+        self.espeak = espeak
+
+    def segment_phonemes(self, segment: Segment) -> str:
+        """Phoneme string of one segment ("" when nothing in it is speakable)."""
+        words: list[str] = []
+        english: list[str] = []
+        for token in segment.tokens:
+            if token.kind == TokenKind.EN:
+                english.append(token.text)
+                continue
+            if token.kind == TokenKind.SPACE and english:
+                continue
+            self._flush_english(english, words)
+            self._append_token(token, words)
+        self._flush_english(english, words)
+        return _join_words(words)
+
+    def _flush_english(self, english: list[str], words: list[str]) -> None:
+        if english:
+            phonemes = self.espeak.phonemize(" ".join(english))
+            if phonemes:
+                words.append(phonemes)
+            english.clear()
+
+    def _append_token(self, token: G2PToken, words: list[str]) -> None:
+        if token.kind == TokenKind.ZH:
+            try:
+                words.append(word_to_ipa(token.pinyin))
+            except UnknownPhonemeError:
+                _LOGGER.warning("skipping %r: unreadable pinyin %s", token.text, token.pinyin)
+        elif token.kind == TokenKind.PUNCT:
+            mark = "".join(_PUNCTUATION.get(char, "") for char in token.text.strip())[:1]
+            if mark:
+                words.append(mark)
+
+    def token_ids(self, phonemes: str) -> list[int]:
+        """Token ids of a phoneme string; symbols outside Kokoro's vocabulary are dropped."""
+        ids = [self.vocab[symbol] for symbol in phonemes if symbol in self.vocab]
+        if len(ids) != len(phonemes):
+            unknown = sorted({symbol for symbol in phonemes if symbol not in self.vocab})
+            _LOGGER.debug("dropped symbols outside the Kokoro vocabulary: %s", unknown)
+        return ids
+
+
+def _join_words(words: list[str]) -> str:
+    """Join words with spaces, attaching punctuation to the word before it."""
+    out = ""
+    for word in words:
+        if word in _PUNCTUATION.values():
+            if out and out[-1] not in ",.!?;:…—":
+                out = out.rstrip() + word + " "
+            continue
+        out += word + " "
+    return out.strip()
+
+
+def has_speech(phonemes: str) -> bool:
+    """True when a phoneme string holds something besides punctuation and spaces."""
+    return any(symbol not in ",.!?;:…— " for symbol in phonemes)
+
+
+def split_phonemes(phonemes: str, max_tokens: int = MAX_PHONEME_TOKENS) -> list[str]:
+    """Split a phoneme string into pieces of at most ``max_tokens`` symbols, at clause breaks first,
+    then at word boundaries, and as a last resort inside a word."""
+    if len(phonemes) <= max_tokens:
+        return [phonemes]
+    pieces: list[str] = []
+    current = ""
+    for unit in _units(phonemes, max_tokens):
+        candidate = f"{current} {unit}".strip()
+        if len(candidate) > max_tokens and current:
+            pieces.append(current)
+            current = unit
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _units(phonemes: str, max_tokens: int) -> list[str]:
+    units: list[str] = []
+    for clause in _CLAUSE_BREAK.split(phonemes):
+        if len(clause) <= max_tokens:
+            units.append(clause)
+            continue
+        for word in clause.split(" "):
+            units.extend(word[i : i + max_tokens] for i in range(0, len(word), max_tokens))
+    return units
