@@ -61,8 +61,22 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "server.log"
         workdir.mkdir(parents=True, exist_ok=True)
-        full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO_ROOT / "src")]), **(env or {})}
-        command = [sys.executable, "-m", "glmtts", "serve", "--port", str(self.port), "--workdir", str(workdir), *args]
+        full_env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO_ROOT / "src")]),
+            **(env or {}),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "glmtts",
+            "serve",
+            "--port",
+            str(self.port),
+            "--workdir",
+            str(workdir),
+            *args,
+        ]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=full_env)
         self.client = httpx.Client(base_url=self.url, timeout=30.0)

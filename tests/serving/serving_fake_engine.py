@@ -13,7 +13,15 @@ from collections.abc import Iterator
 import numpy as np
 
 from glmtts.audio import validate_prompt
-from glmtts.engines.base import AudioChunk, CancelToken, Engine, EngineConfig, ProgressCallback, SynthesisOptions, Voice
+from glmtts.engines.base import (
+    AudioChunk,
+    CancelToken,
+    Engine,
+    EngineConfig,
+    ProgressCallback,
+    SynthesisOptions,
+    Voice,
+)
 from glmtts.errors import CheckpointError, NothingToSayError, UnknownVoiceError
 
 SAMPLE_RATE = 24000
@@ -58,7 +66,9 @@ class FakeEngine(Engine):
         key = name or "fake_f"
         if key not in _BUILTIN_F0:
             raise UnknownVoiceError(f"unknown voice {key!r}")
-        return Voice(voice_id=key, engine=self.name, builtin=True, features={"f0": np.array([_BUILTIN_F0[key]])})
+        return Voice(
+            voice_id=key, engine=self.name, builtin=True, features={"f0": np.array([_BUILTIN_F0[key]])}
+        )
 
     def prepare_voice(self, samples: np.ndarray, sample_rate: int, prompt_text: str | None = None) -> Voice:
         validate_prompt(samples, sample_rate)
@@ -66,7 +76,9 @@ class FakeEngine(Engine):
         self.n_prepared += 1
         spectrum = np.abs(np.fft.rfft(samples[: sample_rate * 2]))
         peak_hz = float(np.argmax(spectrum[1:]) + 1) * sample_rate / (2 * (spectrum.size - 1))
-        return Voice(voice_id="prompt", engine=self.name, prompt_text=prompt_text, features={"f0": np.array([peak_hz])})
+        return Voice(
+            voice_id="prompt", engine=self.name, prompt_text=prompt_text, features={"f0": np.array([peak_hz])}
+        )
 
     def stream(
         self, text: str, voice: Voice, options: SynthesisOptions, cancel: CancelToken | None = None

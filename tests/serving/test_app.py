@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 from audio_checks import decode, decode_streamed_wav, dominant_hz, level_dbfs
-from conftest import fake_settings, tone
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from conftest import fake_settings, tone
 from glmtts.serving.api.app import create_app
 
 TEXT = "Hello world. This is a test."
@@ -76,11 +76,17 @@ def test_pcm_openai_voice_mapping_and_determinism(client: TestClient) -> None:
 
 def test_streaming_wav_and_sse(client: TestClient) -> None:
     whole = client.post("/v1/audio/speech", json={"input": TEXT, "response_format": "pcm"}).content
-    with client.stream("POST", "/v1/audio/speech", json={"input": TEXT, "response_format": "wav", "stream": True}) as r:
+    with client.stream(
+        "POST", "/v1/audio/speech", json={"input": TEXT, "response_format": "wav", "stream": True}
+    ) as r:
         assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
         streamed = b"".join(r.iter_bytes())
-    np.testing.assert_allclose(decode_streamed_wav(streamed), np.frombuffer(whole, "<i2") / 32767.0, atol=1e-6)
-    sse = client.post("/v1/audio/speech", json={"input": TEXT, "response_format": "pcm", "stream_format": "sse"})
+    np.testing.assert_allclose(
+        decode_streamed_wav(streamed), np.frombuffer(whole, "<i2") / 32767.0, atol=1e-6
+    )
+    sse = client.post(
+        "/v1/audio/speech", json={"input": TEXT, "response_format": "pcm", "stream_format": "sse"}
+    )
     assert sse.headers["content-type"].startswith("text/event-stream")
     events = [json.loads(line[6:]) for line in sse.text.splitlines() if line.startswith("data: ")]
     assert events[-1]["type"] == "speech.audio.done" and len(events) == 3
@@ -102,11 +108,15 @@ def test_native_tts_with_uploaded_prompt_uses_its_voice_and_caches_it(client: Te
 
 def test_voices_library_roundtrip(client: TestClient) -> None:
     clip = _wav_bytes(tone(2.5, f0_hz=180.0, seed=5))
-    added = client.post("/v1/voices", data={"name": "narrator", "text": "hi"}, files={"audio": ("v.wav", clip)})
+    added = client.post(
+        "/v1/voices", data={"name": "narrator", "text": "hi"}, files={"audio": ("v.wav", clip)}
+    )
     assert added.status_code == 201, added.text
     voice_id = added.json()["voice_id"]
     listing = client.get("/v1/voices").json()
-    assert [v["name"] for v in listing["stored"]] == ["narrator"] and listing["openai_aliases"]["alloy"] == "fake_f"
+    assert [v["name"] for v in listing["stored"]] == ["narrator"] and listing["openai_aliases"][
+        "alloy"
+    ] == "fake_f"
     for ref in ("narrator", voice_id):
         speech = client.post("/v1/audio/speech", json={"input": TEXT, "voice": ref, "response_format": "wav"})
         samples, sample_rate = decode(speech.content)
@@ -120,13 +130,17 @@ def test_voices_library_roundtrip(client: TestClient) -> None:
 
 def test_pronunciations_get_put(client: TestClient) -> None:
     lines = '{"弈": "<|I4|>"}\n{"GLM": "G L M"}\n'
-    put = client.put("/v1/pronunciations", content=lines.encode(), headers={"content-type": "application/x-ndjson"})
+    put = client.put(
+        "/v1/pronunciations", content=lines.encode(), headers={"content-type": "application/x-ndjson"}
+    )
     assert put.json() == {"n_entries": 2}
     got = client.get("/v1/pronunciations").text.splitlines()
     assert [json.loads(line) for line in got] == [{"弈": "<|I4|>"}, {"GLM": "G L M"}]
     as_json = client.put("/v1/pronunciations", json=[{"a": "b"}])
     assert as_json.json() == {"n_entries": 1}
-    bad = client.put("/v1/pronunciations", content=b'["not an object"]\n', headers={"content-type": "text/plain"})
+    bad = client.put(
+        "/v1/pronunciations", content=b'["not an object"]\n', headers={"content-type": "text/plain"}
+    )
     assert bad.status_code == 422 and bad.json()["error"]["type"] == "invalid_dictionary"
     assert client.get("/v1/pronunciations").text.strip() == '{"a": "b"}'
 

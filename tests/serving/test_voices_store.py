@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tone
 
+from conftest import tone
 from glmtts.engines.base import Voice
 from glmtts.errors import ConflictError, InvalidOptionError, UnknownVoiceError
 from glmtts.voices import VoiceStore, validate_voice_name
@@ -22,7 +22,10 @@ class _Prepare:
 
     def __call__(self, samples: np.ndarray, sample_rate: int, prompt_text: str | None) -> Voice:
         self.n_calls += 1
-        features = {"mean": np.array([samples.mean()], dtype=np.float64), "style": np.arange(8, dtype=np.float32)}
+        features = {
+            "mean": np.array([samples.mean()], dtype=np.float64),
+            "style": np.arange(8, dtype=np.float32),
+        }
         return Voice(voice_id="x", engine="fake", prompt_text=prompt_text, features=features)
 
 
@@ -31,7 +34,9 @@ def test_add_persists_features_and_reloads_in_a_new_store(tmp_path: Path) -> Non
     store = VoiceStore(tmp_path, "fake")
     clip = tone(2.0)
     record = store.add("alice", clip, 24000, "hello there", prepare)
-    assert len(record.voice_id) == 32 and record.engines == ("fake",) and record.duration_s == pytest.approx(2.0)
+    assert (
+        len(record.voice_id) == 32 and record.engines == ("fake",) and record.duration_s == pytest.approx(2.0)
+    )
     folder = tmp_path / record.voice_id
     assert json.loads((folder / "meta.json").read_text())["name"] == "alice"
     with np.load(folder / "fake.npz", allow_pickle=False) as archive:
@@ -94,7 +99,9 @@ def test_features_for_another_engine_are_prepared_on_load(tmp_path: Path) -> Non
     assert store.record("alice").engines == ("fake", "other")
 
 
-@pytest.mark.parametrize("name", ["", "../etc/passwd", "a/b", "..", "x" * 65, ".hidden", "a b", "名字", "a\\b", "a..b"])
+@pytest.mark.parametrize(
+    "name", ["", "../etc/passwd", "a/b", "..", "x" * 65, ".hidden", "a b", "名字", "a\\b", "a..b"]
+)
 def test_unsafe_names_are_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(InvalidOptionError):
         validate_voice_name(name)

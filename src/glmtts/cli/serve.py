@@ -8,7 +8,10 @@ SIGTERM/SIGINT drain in-flight requests, then exit 0.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +53,25 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--ckpt", type=Path, help="checkpoint directory (glm engine)")
     parser.add_argument("--device", help="cpu, cuda or mps (default cpu)")
     parser.add_argument("--dtype", help="float32, bfloat16 or float16")
-    parser.add_argument("--workdir", type=Path, help="state directory: voices, dictionary, jobs (default ./glmtts-data)")
+    parser.add_argument(
+        "--workdir", type=Path, help="state directory: voices, dictionary, jobs (default ./glmtts-data)"
+    )
     parser.add_argument("--api-key", help="require 'Authorization: Bearer KEY' on /v1/*")
-    parser.add_argument("--max-queue", type=int, help="interactive requests allowed to wait (default 16); more get 429")
+    parser.add_argument(
+        "--max-queue", type=int, help="interactive requests allowed to wait (default 16); more get 429"
+    )
     parser.add_argument("--max-batch-queue", type=int, help="batch-job items allowed to wait (default 256)")
     parser.add_argument("--request-timeout-s", type=float, help="per-request timeout counted from enqueue")
     parser.add_argument("--max-upload-bytes", type=int, help="upload size limit (default 20 MiB)")
     parser.add_argument("--max-prompt-s", type=float, help="longest prompt clip accepted (default 30 s)")
     parser.add_argument("--warmup-rounds", type=int, help="warm-up rounds per request shape (default 2)")
     parser.add_argument("--seed", type=int, help="default seed (default 42)")
-    parser.add_argument("--no-ui", dest="ui", action="store_false", default=None, help="do not mount the WebUI")
-    parser.add_argument("--lazy", action="store_true", default=None, help="load on the first request (benchmarks)")
+    parser.add_argument(
+        "--no-ui", dest="ui", action="store_false", default=None, help="do not mount the WebUI"
+    )
+    parser.add_argument(
+        "--lazy", action="store_true", default=None, help="load on the first request (benchmarks)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -71,7 +82,11 @@ def build_settings(args: argparse.Namespace) -> Any:
     from glmtts.errors import InvalidOptionError
     from glmtts.serving.settings import ServeSettings
 
-    given = {name: getattr(args, name) for name in (*_FIELDS, "ui", "lazy") if getattr(args, name, None) is not None}
+    given = {
+        name: getattr(args, name)
+        for name in (*_FIELDS, "ui", "lazy")
+        if getattr(args, name, None) is not None
+    }
     try:
         return ServeSettings(**given)
     except ValidationError as exc:
@@ -112,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
     server = DrainingServer(config)
     services.lifecycle.on_failure(lambda _exc: setattr(server, "should_exit", True))
     _LOGGER.info("glmtts serving on http://%s:%d (engine %s)", settings.host, settings.port, settings.engine)
-    server.run()
+    with _signals_end_cleanly():
+        server.run()
     failure = services.lifecycle.failure
     if failure is not None:
         if isinstance(failure, GlmttsError):
@@ -121,3 +137,15 @@ def run(args: argparse.Namespace) -> int:
     if not server.started:
         raise EngineError(f"the server could not start on {settings.host}:{settings.port} (port in use?)")
     return 0
+
+
+@contextlib.contextmanager
+def _signals_end_cleanly() -> Iterator[None]:
+    """uvicorn re-raises a stop signal after draining; a drained stop is a normal exit (0) for us."""
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda _sig, _frame: None) for sig in stop_signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -9,9 +9,15 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("voices", help="manage stored voices", description="Manage the voices library.")
-    parser.add_argument("--workdir", type=Path, help="state directory (default $GLMTTS_WORKDIR or ./glmtts-data)")
-    parser.add_argument("--engine", help="engine whose features are stored (default $GLMTTS_ENGINE or kokoro)")
+    parser = subparsers.add_parser(
+        "voices", help="manage stored voices", description="Manage the voices library."
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="state directory (default $GLMTTS_WORKDIR or ./glmtts-data)"
+    )
+    parser.add_argument(
+        "--engine", help="engine whose features are stored (default $GLMTTS_ENGINE or kokoro)"
+    )
     actions = parser.add_subparsers(dest="voices_command", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="store a prompt clip as a named voice")
     add.add_argument("name")
@@ -32,7 +38,9 @@ def register(subparsers: Any) -> None:
 def _settings(args: argparse.Namespace, **extra: Any) -> Any:
     from glmtts.serving.settings import ServeSettings
 
-    given = {k: v for k, v in {"workdir": args.workdir, "engine": args.engine, **extra}.items() if v is not None}
+    given = {
+        k: v for k, v in {"workdir": args.workdir, "engine": args.engine, **extra}.items() if v is not None
+    }
     return ServeSettings(**given)
 
 
@@ -45,11 +53,13 @@ def _store(args: argparse.Namespace) -> Any:
 
 def run_add(args: argparse.Namespace) -> int:
     from glmtts.audio import read_audio, validate_prompt
-    from glmtts.engines.registry import create_engine
+    from glmtts.engines.registry import create_engine, register_engine
     from glmtts.voices import VoiceStore, validate_voice_name
 
     validate_voice_name(args.name)
     settings = _settings(args, ckpt=args.ckpt, device=args.device)
+    if settings.engine_class:
+        register_engine(settings.engine, settings.engine_class)
     samples, sample_rate = read_audio(args.wav)
     validate_prompt(samples, sample_rate, max_s=settings.max_prompt_s)
     engine = create_engine(settings.engine_config())
@@ -67,7 +77,9 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     for record in records:
         text = (record.prompt_text or "")[:40]
-        print(f"{record.name}\t{record.voice_id}\t{record.duration_s:.1f}s\t{','.join(record.engines)}\t{text}")
+        print(
+            f"{record.name}\t{record.voice_id}\t{record.duration_s:.1f}s\t{','.join(record.engines)}\t{text}"
+        )
     return 0
 
 

@@ -7,6 +7,8 @@ valid file here, so they are produced once, at the end of the stream.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from glmtts.audio import AudioFormat, encode_audio
@@ -27,7 +29,7 @@ class StreamEncoder:
         self._pending: list[np.ndarray] = []
         self._mp3 = self._mp3_encoder() if audio_format is AudioFormat.MP3 else None
 
-    def _mp3_encoder(self):  # type: ignore[no-untyped-def]
+    def _mp3_encoder(self) -> Any:
         import lameenc
 
         encoder = lameenc.Encoder()

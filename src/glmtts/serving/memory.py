@@ -88,7 +88,12 @@ class MemoryControl:
         gc.collect()
         self.lifecycle.set_phase(Phase.SLEEPING)
         after = sum(self.refresh(engine).values())
-        return {"phase": "sleeping", "seconds": round(time.monotonic() - started, 4), "bytes_before": before, "bytes_after": after}
+        return {
+            "phase": "sleeping",
+            "seconds": round(time.monotonic() - started, 4),
+            "bytes_before": before,
+            "bytes_after": after,
+        }
 
     async def sleep(self) -> dict[str, Any]:
         """Park weights in host memory and free device memory; ``/ready`` reports 503 until :meth:`wake`."""

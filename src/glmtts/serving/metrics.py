@@ -39,7 +39,9 @@ class _StateCollector(Collector):
         for phase in Phase:
             phase_gauge.add_metric([phase.value], 1.0 if phase is current else 0.0)
         yield phase_gauge
-        depth = GaugeMetricFamily("glmtts_queue_depth", "tasks waiting for the model worker", labels=["priority"])
+        depth = GaugeMetricFamily(
+            "glmtts_queue_depth", "tasks waiting for the model worker", labels=["priority"]
+        )
         for priority, n_waiting in self._queue_depths().items():
             depth.add_metric([priority], float(n_waiting))
         yield depth
@@ -59,24 +61,37 @@ class ServingMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "glmtts_requests", "HTTP requests by route, method and status", ["route", "method", "status"],
+            "glmtts_requests",
+            "HTTP requests by route, method and status",
+            ["route", "method", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "glmtts_request_latency_seconds", "HTTP request latency (until the last byte)", ["route"],
-            buckets=LATENCY_BUCKETS_S, registry=self.registry,
+            "glmtts_request_latency_seconds",
+            "HTTP request latency (until the last byte)",
+            ["route"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
         )
         self.ttfa = Histogram(
-            "glmtts_time_to_first_audio_seconds", "enqueue to first audio chunk", ["route"],
-            buckets=LATENCY_BUCKETS_S, registry=self.registry,
+            "glmtts_time_to_first_audio_seconds",
+            "enqueue to first audio chunk",
+            ["route"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
         )
         self.rtf = Histogram(
-            "glmtts_real_time_factor", "synthesis seconds per second of audio", buckets=RTF_BUCKETS,
+            "glmtts_real_time_factor",
+            "synthesis seconds per second of audio",
+            buckets=RTF_BUCKETS,
             registry=self.registry,
         )
         self.queue_wait = Histogram(
-            "glmtts_queue_wait_seconds", "time tasks waited for the model worker", ["priority"],
-            buckets=LATENCY_BUCKETS_S, registry=self.registry,
+            "glmtts_queue_wait_seconds",
+            "time tasks waited for the model worker",
+            ["priority"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
         )
         self.audio_seconds = Counter(
             "glmtts_audio_seconds", "seconds of audio synthesized", registry=self.registry

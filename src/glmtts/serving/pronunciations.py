@@ -34,9 +34,13 @@ def parse_dictionary(text: str) -> tuple[tuple[str, str], ...]:
             raise PronunciationDictError(f'line {number} must be an object like {{"source": "replacement"}}')
         for source, replacement in item.items():
             if not isinstance(replacement, str) or not source or not replacement:
-                raise PronunciationDictError(f"line {number}: source and replacement must be non-empty strings")
+                raise PronunciationDictError(
+                    f"line {number}: source and replacement must be non-empty strings"
+                )
             if len(source) > MAX_ENTRY_CHARS or len(replacement) > MAX_ENTRY_CHARS:
-                raise PronunciationDictError(f"line {number}: entries are limited to {MAX_ENTRY_CHARS} characters")
+                raise PronunciationDictError(
+                    f"line {number}: entries are limited to {MAX_ENTRY_CHARS} characters"
+                )
             merged[source] = replacement
     if len(merged) > MAX_ENTRIES:
         raise PronunciationDictError(f"a dictionary holds at most {MAX_ENTRIES} entries")

@@ -21,8 +21,8 @@ from glmtts.audio import encode_audio, read_audio_bytes, validate_prompt
 from glmtts.engines.base import AudioChunk, CancelToken, Engine, EngineInfo, SynthesisOptions, Voice
 from glmtts.errors import (
     InvalidAudioError,
-    NotReadyError,
     NothingToSayError,
+    NotReadyError,
     PayloadTooLargeError,
     TextTooLongError,
     UnknownVoiceError,
@@ -90,7 +90,9 @@ class TTSService:
         if not isinstance(text, str) or not text.strip():
             raise NothingToSayError("text is empty")
         if len(text) > self.settings.max_text_chars:
-            raise TextTooLongError(f"text has {len(text)} characters; at most {self.settings.max_text_chars} are accepted")
+            raise TextTooLongError(
+                f"text has {len(text)} characters; at most {self.settings.max_text_chars} are accepted"
+            )
         return text.strip()
 
     def decode_prompt(self, data: bytes, prompt_text: str | None, name: str = "prompt_audio") -> PromptClip:
@@ -102,7 +104,9 @@ class TTSService:
         self._check_header_duration(data, name)
         samples, sample_rate = read_audio_bytes(data, name=name)
         validate_prompt(samples, sample_rate, max_s=self.settings.max_prompt_s)
-        return PromptClip(samples=samples, sample_rate=sample_rate, prompt_text=(prompt_text or "").strip() or None)
+        return PromptClip(
+            samples=samples, sample_rate=sample_rate, prompt_text=(prompt_text or "").strip() or None
+        )
 
     def _check_header_duration(self, data: bytes, name: str) -> None:
         """Refuse over-long clips from their header, before decoding them into memory."""
@@ -149,7 +153,9 @@ class TTSService:
         if ref.kind == "prompt":
             assert ref.prompt is not None
             clip = ref.prompt
-            return self.voices.prompt_voice(clip.samples, clip.sample_rate, clip.prompt_text, engine.prepare_voice)
+            return self.voices.prompt_voice(
+                clip.samples, clip.sample_rate, clip.prompt_text, engine.prepare_voice
+            )
         if ref.kind == "stored":
             assert ref.name is not None
             return self.voices.get(ref.name), True
@@ -173,13 +179,16 @@ class TTSService:
                 first_audio = time.monotonic()
             yield chunk, Timings()
         finished = time.monotonic()
-        yield None, Timings(
-            queue_wait_s=started - enqueued_at,
-            voice_s=voice_done - started,
-            first_audio_s=(first_audio or finished) - enqueued_at,
-            synth_s=finished - voice_done,
-            total_s=finished - enqueued_at,
-            voice_cached=cached,
+        yield (
+            None,
+            Timings(
+                queue_wait_s=started - enqueued_at,
+                voice_s=voice_done - started,
+                first_audio_s=(first_audio or finished) - enqueued_at,
+                synth_s=finished - voice_done,
+                total_s=finished - enqueued_at,
+                voice_cached=cached,
+            ),
         )
 
     def _synthesize_on_worker(
@@ -198,7 +207,10 @@ class TTSService:
 
     # ------------------------------------------------------------------ public entry points
     async def synthesize(
-        self, request: SpeechRequest, priority: Priority = Priority.INTERACTIVE, cancel: CancelToken | None = None
+        self,
+        request: SpeechRequest,
+        priority: Priority = Priority.INTERACTIVE,
+        cancel: CancelToken | None = None,
     ) -> SpeechResult:
         """Synthesize a whole request and encode it."""
         ref = self.resolve_voice(request)
@@ -216,7 +228,10 @@ class TTSService:
         return result
 
     def synthesize_sync(
-        self, request: SpeechRequest, priority: Priority = Priority.INTERACTIVE, cancel: CancelToken | None = None
+        self,
+        request: SpeechRequest,
+        priority: Priority = Priority.INTERACTIVE,
+        cancel: CancelToken | None = None,
     ) -> SpeechResult:
         """Blocking :meth:`synthesize` for threads other than the model thread (Gradio handlers, jobs)."""
         ref = self.resolve_voice(request)

@@ -97,7 +97,7 @@ class Services:
 
     async def stop(self) -> None:
         """Drain: stop jobs, finish queued work, stop the worker."""
-        if self.lifecycle.phase is not Phase.FAILED:
+        if self.lifecycle.phase not in (Phase.FAILED, Phase.DRAINING):
             self.lifecycle.set_phase(Phase.DRAINING)
         if self._start_task is not None and not self._start_task.done():
             self._start_task.cancel()
@@ -125,7 +125,9 @@ def build_services(settings: ServeSettings, engine: Engine | None = None) -> Ser
         QueueLimits(interactive=settings.max_queue, batch=settings.max_batch_queue),
         observer=lambda priority, wait_s, _run_s: metrics.observe_task(priority.name.lower(), wait_s),
     )
-    voices = VoiceStore(settings.voices_dir, engine.name or settings.engine, cache_size=settings.voice_cache_size)
+    voices = VoiceStore(
+        settings.voices_dir, engine.name or settings.engine, cache_size=settings.voice_cache_size
+    )
     pronunciations = PronunciationStore(settings.pronunciations_path)
     tts = TTSService(settings, lifecycle, worker, voices, pronunciations, metrics=metrics)
     memory = MemoryControl(worker, lifecycle, voices)

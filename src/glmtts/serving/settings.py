@@ -6,7 +6,7 @@ Built once at the entry point (CLI or test) and passed down; nothing reads the e
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,7 +20,7 @@ class ServeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GLMTTS_", extra="ignore", frozen=True)
 
     host: str = "127.0.0.1"
-    port: int = Field(7860, ge=0, le=65535)
+    port: Annotated[int, Field(ge=0, le=65535)] = 7860
     engine: str = "kokoro"
     #: Optional ``"module:Class"`` registering ``engine`` first (plugins, tests).
     engine_class: str | None = None
@@ -28,22 +28,22 @@ class ServeSettings(BaseSettings):
     ckpt: Path | None = None
     device: str = "cpu"
     dtype: str = "float32"
-    n_threads: int = Field(2, ge=1, le=256)
+    n_threads: Annotated[int, Field(ge=1, le=256)] = 2
     workdir: Path = Path("glmtts-data")
     api_key: str | None = None
-    max_queue: int = Field(16, ge=1, le=100_000)
-    max_batch_queue: int = Field(256, ge=1, le=1_000_000)
-    request_timeout_s: float = Field(300.0, gt=0)
-    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
-    max_prompt_s: float = Field(30.0, gt=1.0, le=600.0)
-    max_text_chars: int = Field(20_000, ge=1)
-    seed: int = Field(42, ge=0, lt=2**32)
-    voice_cache_size: int = Field(64, ge=1)
+    max_queue: Annotated[int, Field(ge=1, le=100_000)] = 16
+    max_batch_queue: Annotated[int, Field(ge=1, le=1_000_000)] = 256
+    request_timeout_s: Annotated[float, Field(gt=0)] = 300.0
+    max_upload_bytes: Annotated[int, Field(ge=1024)] = 20 * 1024 * 1024
+    max_prompt_s: Annotated[float, Field(gt=1.0, le=600.0)] = 30.0
+    max_text_chars: Annotated[int, Field(ge=1)] = 20_000
+    seed: Annotated[int, Field(ge=0, lt=2**32)] = 42
+    voice_cache_size: Annotated[int, Field(ge=1)] = 64
     #: Warm-up rounds per shape class (the first pays one-time costs, later ones settle caches).
-    warmup_rounds: int = Field(2, ge=0, le=10)
+    warmup_rounds: Annotated[int, Field(ge=0, le=10)] = 2
     #: Load on the first request instead of at start-up, like upstream servers (benchmark baseline only).
     lazy: bool = False
-    drain_timeout_s: float = Field(30.0, ge=0)
+    drain_timeout_s: Annotated[float, Field(ge=0)] = 30.0
     ui: bool = True
     log_requests: bool = True
 

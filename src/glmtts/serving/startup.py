@@ -44,7 +44,9 @@ def synthetic_prompt(sample_rate: int, seed: int, duration_s: float = 3.0) -> Pr
     phase = 2 * np.pi * np.cumsum(f0) / sample_rate
     wave = sum(np.sin(k * phase) * np.exp(-0.35 * k) for k in range(1, 20))
     envelope = 0.3 + 0.7 * np.abs(np.sin(2 * np.pi * 2.5 * t))
-    samples = (0.25 * envelope * wave / np.max(np.abs(wave)) + 0.002 * rng.standard_normal(t.size)).astype(np.float32)
+    samples = (0.25 * envelope * wave / np.max(np.abs(wave)) + 0.002 * rng.standard_normal(t.size)).astype(
+        np.float32
+    )
     return PromptClip(samples=samples, sample_rate=sample_rate, prompt_text=PROMPT_TEXT)
 
 
@@ -84,7 +86,9 @@ class Warmup:
             steps.append(("voice/new", self._synth(SHORT_EN, AudioFormat.WAV, prompt=prompt)))
             steps.append(("voice/cached", self._synth(SHORT_EN, AudioFormat.WAV, prompt=prompt)))
             if stored:
-                steps.append(("voice/stored", self._synth(SHORT_EN, AudioFormat.WAV, voice=stored[0].voice_id)))
+                steps.append(
+                    ("voice/stored", self._synth(SHORT_EN, AudioFormat.WAV, voice=stored[0].voice_id))
+                )
             for audio_format in sorted(INCREMENTAL_FORMATS, key=lambda f: f.value):
                 steps.append((f"stream/{audio_format.value}", self._stream(LONG_TEXT, audio_format)))
         return steps
@@ -92,7 +96,9 @@ class Warmup:
     def _synth(
         self, text: str, audio_format: AudioFormat, prompt: PromptClip | None = None, voice: str | None = None
     ) -> Callable[[], Awaitable[object]]:
-        request = SpeechRequest(text=text, voice=voice, prompt=prompt, audio_format=audio_format, route="warmup")
+        request = SpeechRequest(
+            text=text, voice=voice, prompt=prompt, audio_format=audio_format, route="warmup"
+        )
         return lambda: self.service.synthesize(request)
 
     def _stream(self, text: str, audio_format: AudioFormat) -> Callable[[], Awaitable[object]]:
@@ -128,5 +134,7 @@ async def start_service(service: TTSService) -> None:
         lifecycle.set_phase(Phase.READY)
         _LOGGER.info("ready after %.2f s", time.monotonic() - started)
     except Exception as exc:  # boundary: start-up failure stops the server with the reason
-        _LOGGER.error("start-up failed: %s: %s", type(exc).__name__, exc, exc_info=_LOGGER.isEnabledFor(logging.DEBUG))
+        _LOGGER.error(
+            "start-up failed: %s: %s", type(exc).__name__, exc, exc_info=_LOGGER.isEnabledFor(logging.DEBUG)
+        )
         lifecycle.fail(exc)

@@ -9,6 +9,7 @@ its next item; that is how a client disconnect cancels synthesis.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 from collections.abc import AsyncIterator, Iterator
 from typing import Generic, TypeVar
@@ -46,10 +47,8 @@ class ChunkStream(Generic[T]):
     def _push(self, kind: int, value: object) -> None:
         self._items.put((kind, value))
         if self._loop is not None and self._wakeup is not None and not self._loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
                 self._loop.call_soon_threadsafe(self._wakeup.set)
-            except RuntimeError:  # the loop closed between the check and the call
-                pass
 
     # ------------------------------------------------------------------ consumer side
     def cancel(self) -> None:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -175,8 +176,14 @@ class VoiceStore:
                 for path in folder.iterdir():
                     shutil.copy2(path, staging / path.name)
             else:
-                sf.write(staging / "prompt.wav", np.asarray(samples, dtype=np.float32), sample_rate, subtype="FLOAT")
-            np.savez(staging / f"{self.engine_name}.npz", **{k: np.asarray(v) for k, v in features.items()})
+                sf.write(
+                    staging / "prompt.wav",
+                    np.asarray(samples, dtype=np.float32),
+                    sample_rate,
+                    subtype="FLOAT",
+                )
+            arrays: dict[str, Any] = {key: np.asarray(value) for key, value in features.items()}
+            np.savez(staging / f"{self.engine_name}.npz", **arrays)
             meta = {
                 "voice_id": voice_id,
                 "name": name,
@@ -185,7 +192,9 @@ class VoiceStore:
                 "duration_s": round(len(samples) / float(sample_rate), 3),
                 "created_at": time.time(),
             }
-            (staging / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+            (staging / "meta.json").write_text(
+                json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
             if folder.is_dir():
                 shutil.rmtree(folder)
             staging.rename(folder)
@@ -233,7 +242,9 @@ class VoiceStore:
                 continue
             samples, sample_rate = sf.read(self.root / record.voice_id / "prompt.wav", dtype="float32")
             voice = prepare(samples, int(sample_rate), record.prompt_text)
-            self._write(record.name, record.voice_id, samples, int(sample_rate), record.prompt_text, voice.features)
+            self._write(
+                record.name, record.voice_id, samples, int(sample_rate), record.prompt_text, voice.features
+            )
             n_made += 1
         return n_made
 
@@ -277,5 +288,7 @@ class VoiceStore:
         }
 
 
-def _as_voice(voice_id: str, engine: str, prompt_text: str | None, features: Mapping[str, np.ndarray]) -> Voice:
+def _as_voice(
+    voice_id: str, engine: str, prompt_text: str | None, features: Mapping[str, np.ndarray]
+) -> Voice:
     return Voice(voice_id=voice_id, engine=engine, prompt_text=prompt_text, features=dict(features))

@@ -57,7 +57,12 @@ def create_app(
     app.add_middleware(ObserveRequests, metrics=services.metrics, max_body_bytes=settings.max_upload_bytes)
     app.include_router(health.build_probe_router())
     api_key = [Depends(require_api_key)]
-    for router in (health.build_status_router(), speech.build_router(), voices.build_router(), admin.build_router()):
+    for router in (
+        health.build_status_router(),
+        speech.build_router(),
+        voices.build_router(),
+        admin.build_router(),
+    ):
         app.include_router(router, dependencies=api_key)
     jobs_router = _jobs_router(services)
     if jobs_router is not None:
@@ -75,7 +80,10 @@ def _jobs_router(services: Services) -> Any | None:
 
 def _default_ui_factory() -> UiFactory | None:
     try:
-        if importlib.util.find_spec("glmtts.ui") is None or importlib.util.find_spec(DEFAULT_UI_MODULE) is None:
+        if (
+            importlib.util.find_spec("glmtts.ui") is None
+            or importlib.util.find_spec(DEFAULT_UI_MODULE) is None
+        ):
             return None
     except ModuleNotFoundError:
         return None

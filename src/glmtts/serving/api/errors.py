@@ -83,20 +83,26 @@ async def _handle_validation_error(request: Request, exc: Exception) -> JSONResp
     for item in exc.errors()[:5]:
         location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
         problems.append(f"{location or 'body'}: {item.get('msg', 'invalid')}")
-    return JSONResponse(error_body("invalid_request", "; ".join(problems) or "invalid request"), status_code=422)
+    return JSONResponse(
+        error_body("invalid_request", "; ".join(problems) or "invalid request"), status_code=422
+    )
 
 
 async def _handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     error_type = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return JSONResponse(
-        error_body(error_type, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        error_body(error_type, str(exc.detail)),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
     )
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     _LOGGER.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse(error_body("internal_error", f"internal error: {type(exc).__name__}"), status_code=500)
+    return JSONResponse(
+        error_body("internal_error", f"internal error: {type(exc).__name__}"), status_code=500
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

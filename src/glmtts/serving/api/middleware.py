@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,7 +44,10 @@ class ObserveRequests:
                 await self.app(scope, receive, send_observed)
         finally:
             self.metrics.observe_request(
-                _route_label(scope), scope.get("method", ""), status_holder["status"], time.monotonic() - started
+                _route_label(scope),
+                scope.get("method", ""),
+                status_holder["status"],
+                time.monotonic() - started,
             )
 
     def _too_large(self, scope: Scope) -> bool:
@@ -58,7 +60,7 @@ class ObserveRequests:
         return False
 
 
-def _route_label(scope: dict[str, Any]) -> str:
+def _route_label(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     if isinstance(path, str):

@@ -27,7 +27,9 @@ MAX_FORM_FIELDS = 40
 
 def build_router() -> APIRouter:
     router = APIRouter()
-    router.add_api_route("/v1/audio/speech", openai_speech, methods=["POST"], dependencies=[Depends(require_ready)])
+    router.add_api_route(
+        "/v1/audio/speech", openai_speech, methods=["POST"], dependencies=[Depends(require_ready)]
+    )
     router.add_api_route("/v1/tts", native_tts, methods=["POST"], dependencies=[Depends(require_ready)])
     return router
 
@@ -167,4 +169,3 @@ async def _sse_events(first: bytes, rest: AsyncIterator[bytes], stream: AudioStr
 
 def _request_id(request: Request) -> str:
     return request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:12]
-

@@ -19,7 +19,9 @@ from glmtts.voices import VoiceRecord, validate_voice_name
 def build_router() -> APIRouter:
     router = APIRouter()
     router.add_api_route("/v1/voices", list_voices, methods=["GET"])
-    router.add_api_route("/v1/voices", add_voice, methods=["POST"], status_code=201, dependencies=[Depends(require_ready)])
+    router.add_api_route(
+        "/v1/voices", add_voice, methods=["POST"], status_code=201, dependencies=[Depends(require_ready)]
+    )
     router.add_api_route("/v1/voices/{voice}", get_voice, methods=["GET"])
     router.add_api_route("/v1/voices/{voice}", delete_voice, methods=["DELETE"])
     return router
@@ -71,7 +73,11 @@ async def add_voice(request: Request) -> dict[str, Any]:
     clip = await asyncio.to_thread(services.tts.decode_prompt, data, text, "audio")
 
     def add_on_worker(engine: Any) -> VoiceRecord:
-        return services.voices.add(name, clip.samples, clip.sample_rate, clip.prompt_text, engine.prepare_voice, replace)
+        return services.voices.add(
+            name, clip.samples, clip.sample_rate, clip.prompt_text, engine.prepare_voice, replace
+        )
 
-    record = await asyncio.wrap_future(services.worker.submit(add_on_worker, timeout_s=services.settings.request_timeout_s))
+    record = await asyncio.wrap_future(
+        services.worker.submit(add_on_worker, timeout_s=services.settings.request_timeout_s)
+    )
     return record.to_json()
