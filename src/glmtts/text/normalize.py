@@ -130,8 +130,8 @@ class TextNormalizer:
         text = verbalize_en(text)
         text = re.sub(r"[()\[\]{}<>\"“”]", " ", text)
         text = text.replace("‘", "'").replace("’", "'").replace("—", ", ").replace("–", " ")
-        text = _EN_UNSPEAKABLE.sub(" ", text)
         text = re.sub(r"\.{2,}|…|!", ".", text)
+        text = _EN_UNSPEAKABLE.sub(" ", text)
         return text
 
 

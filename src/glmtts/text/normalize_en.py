@@ -166,6 +166,28 @@ def _address(match: re.Match[str]) -> str:
     return protect(re.sub(r"\d", lambda m: " " + read_digits(m.group(0)) + " ", spoken))
 
 
+def _dotted_letters(match: re.Match[str]) -> str:
+    """``U.S.`` → ``U S``: letters of a dotted abbreviation spoken one by one."""
+    return " ".join(match.group(0).replace(".", " ").split())
+
+
+def _feet_inches(match: re.Match[str]) -> str:
+    feet, inches = int(match.group(1)), int(match.group(2))
+    return protect(
+        f"{read_cardinal(feet)} {'foot' if feet == 1 else 'feet'} {read_cardinal(inches)} "
+        + ("inch" if inches == 1 else "inches")
+    )
+
+
+def _ratio(match: re.Match[str]) -> str:
+    return protect(f"{read_number(match.group(1))} to {read_number(match.group(2))}")
+
+
+def _bare_year(match: re.Match[str]) -> str:
+    """A four-digit number from 1000 to 2099 ending a clause is read as a year (``in Q2 2024.``)."""
+    return protect(read_year(int(match.group(1))))
+
+
 def _number(match: re.Match[str]) -> str:
     return protect(read_number(match.group(0)))
 
@@ -178,10 +200,15 @@ NUMBER_RULES_EN: tuple[Rule, ...] = (
         _address,
     ),
     (re.compile(r"(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![\w])"), _scientific),
+    (re.compile(r"(\b[A-Z][a-z]+ )St\.(?=\s*(?:[^A-Za-z\s]|$|[a-z]))"), lambda m: m.group(1) + "street"),
+    (re.compile(r"(?<![\d.])(\d+)'\s?(\d+)(?:\"|'')"), _feet_inches),
+    (re.compile(r"(?<=\d)\s?[x×]\s?(?=\d)"), lambda m: " by "),
+    (re.compile(r"(?<=\d)x\b"), lambda m: " times"),
     (
         _ABBREVIATION_PATTERN,
         lambda m: ABBREVIATIONS[next(a for a in ABBREVIATIONS if a.lower() == m.group(1).lower())],
     ),
+    (re.compile(r"\b(?![AaPp]\.[Mm]\.)(?:[A-Za-z]\.){2,}(?=[\s,;:!?]|$)"), _dotted_letters),
     (
         re.compile(
             r"(?P<cur>[$€£¥])\s?(?P<n>" + _NUM + r")(?:\s?(?P<scale>million|billion|trillion|thousand))?",
@@ -211,6 +238,7 @@ NUMBER_RULES_EN: tuple[Rule, ...] = (
         ),
         _time,
     ),
+    (re.compile(r"(?<![\d.:])(\d+):(\d+)(?![\d:])"), _ratio),
     (re.compile(r"(?<![\d.])(?P<h>1[0-2]|0?[1-9])\s?(?P<ampm>[ap]\.?m\.?)(?![\w])", re.I), _hour_ampm),
     (re.compile(r"(?<!\d)(?:\+?1[\s-])?\(?\d{3}\)?[\s-]\d{3}-\d{4}(?!\d)"), _phone),
     (re.compile(r"(" + _NUM + r")\s?%"), _percent),
@@ -223,6 +251,7 @@ NUMBER_RULES_EN: tuple[Rule, ...] = (
         ),
         _year,
     ),
+    (re.compile(r"(?<![\d.,$€£¥-])(1\d{3}|20\d{2})(?=[.,;!?]?(?:\s|$))(?![.,]\d)(?=[.,;!?]|$)"), _bare_year),
     (re.compile(r"(?P<n>" + _NUM + r")(?P<u>" + _UNIT_NO_SPACE + r")(?![A-Za-z])"), _unit),
     (re.compile(r"(?P<n>" + _NUM + r") (?P<u>" + _UNIT_SPACED + r")(?![A-Za-z])"), _unit),
     (re.compile(r"(?<![\d./])(\d+)/(\d+)(?!\.?\d)"), _fraction),

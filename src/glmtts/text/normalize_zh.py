@@ -140,6 +140,9 @@ NUMBER_RULES: tuple[Rule, ...] = (
         _address,
     ),
     (re.compile(r"(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![\w])"), _scientific),
+    (re.compile(r"(?<![A-Za-z])[Nn][Oo]\.\s*(?=\d)"), lambda m: "第"),
+    (re.compile(r"(?<=\d)\s*[xX×*]\s*(?=\d)"), lambda m: "乘"),
+    (re.compile(r"(?<=\d)[xX](?![A-Za-z])"), lambda m: "倍"),
     (
         re.compile(
             r"(?<!\d)(?P<y>\d{4})[-/.年](?P<m>1[0-2]|0?[1-9])[-/.月](?P<d>3[01]|[12]\d|0?[1-9])(?![\d])日?"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 UNITS_ZH: dict[str, str] = {
-    "km/h": "公里每小时", "m/s": "米每秒", "kWh": "千瓦时", "mAh": "毫安时",
+    "km/h": "公里每小时", "m/s": "米每秒", "MB/s": "兆字节每秒", "KB/s": "千字节每秒", "GB/s": "吉字节每秒",
+    "Mbps": "兆比特每秒", "Gbps": "吉比特每秒", "kbps": "千比特每秒", "fps": "帧每秒", "kWh": "千瓦时", "mAh": "毫安时",
     "km²": "平方公里", "m²": "平方米", "cm²": "平方厘米", "m³": "立方米",
     "km": "公里", "cm": "厘米", "mm": "毫米", "nm": "纳米", "μm": "微米", "m": "米",
     "kg": "千克", "mg": "毫克", "g": "克", "t": "吨",
@@ -17,7 +18,9 @@ UNITS_ZH: dict[str, str] = {
 
 UNITS_EN: dict[str, tuple[str, str]] = {
     "km/h": ("kilometer per hour", "kilometers per hour"), "mph": ("mile per hour", "miles per hour"),
-    "m/s": ("meter per second", "meters per second"), "kWh": ("kilowatt hour", "kilowatt hours"),
+    "m/s": ("meter per second", "meters per second"), "MB/s": ("megabyte per second", "megabytes per second"),
+    "Mbps": ("megabit per second", "megabits per second"), "Gbps": ("gigabit per second", "gigabits per second"),
+    "fps": ("frame per second", "frames per second"), "kWh": ("kilowatt hour", "kilowatt hours"),
     "mAh": ("milliamp hour", "milliamp hours"),
     "km": ("kilometer", "kilometers"), "cm": ("centimeter", "centimeters"), "mm": ("millimeter", "millimeters"),
     "nm": ("nanometer", "nanometers"), "m": ("meter", "meters"), "mi": ("mile", "miles"),
