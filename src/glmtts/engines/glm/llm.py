@@ -22,6 +22,8 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -76,8 +78,21 @@ def build_llama_on_meta(config_data: dict[str, Any]) -> Any:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig.from_dict(config_data)
-    with torch.device("meta"):
+    with torch.device("meta"), _no_init_weights():
         return LlamaForCausalLM(config)
+
+
+def _no_init_weights() -> contextlib.AbstractContextManager[Any]:
+    """transformers' context that turns weight-init functions into no-ops (its module moved in v5)."""
+    for module_name in ("transformers.initialization", "transformers.modeling_utils"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if hasattr(module, "no_init_weights"):
+            context: contextlib.AbstractContextManager[Any] = module.no_init_weights()
+            return context
+    return contextlib.nullcontext()
 
 
 class _KVCache:

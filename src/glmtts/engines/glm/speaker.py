@@ -53,26 +53,28 @@ class FbankOptions:
         return 1 << (self.window_size - 1).bit_length()
 
 
-def _kaldi_mel(freq_hz: float | np.ndarray) -> np.ndarray:
-    return 1127.0 * np.log(1.0 + np.asarray(freq_hz, dtype=np.float64) / 700.0)
+def _kaldi_mel(freq_hz: np.ndarray) -> np.ndarray:
+    return (1127.0 * np.log(1.0 + freq_hz / np.float32(700.0))).astype(np.float32)
 
 
 def kaldi_mel_banks(options: FbankOptions) -> np.ndarray:
-    """Triangular filters ``[n_mels, fft_size // 2 + 1]`` on the Kaldi mel scale (last column zero)."""
+    """Triangular filters ``[n_mels, fft_size // 2 + 1]`` on the Kaldi mel scale (last column zero).
+
+    The bin edges use float64 scalars and the per-bin arithmetic float32, as Kaldi's torch port does.
+    """
     n_bins = options.fft_size // 2
-    mel_low = _kaldi_mel(options.low_freq_hz)
-    mel_high = _kaldi_mel(options.sample_rate / 2)
+    mel_low = 1127.0 * np.log(1.0 + options.low_freq_hz / 700.0)
+    mel_high = 1127.0 * np.log(1.0 + options.sample_rate / 2 / 700.0)
     delta = (mel_high - mel_low) / (options.n_mels + 1)
-    index = np.arange(options.n_mels, dtype=np.float64)[:, None]
-    left, center, right = (
-        mel_low + index * delta,
-        mel_low + (index + 1) * delta,
-        mel_low + (index + 2) * delta,
-    )
-    mel = _kaldi_mel(options.sample_rate / options.fft_size * np.arange(n_bins))[None, :]
+    index = np.arange(options.n_mels, dtype=np.float32)[:, None]
+    left = (mel_low + index * np.float32(delta)).astype(np.float32)
+    center = (mel_low + (index + 1) * np.float32(delta)).astype(np.float32)
+    right = (mel_low + (index + 2) * np.float32(delta)).astype(np.float32)
+    bin_width = np.float32(options.sample_rate / options.fft_size)
+    mel = _kaldi_mel(bin_width * np.arange(n_bins, dtype=np.float32))[None, :]
     up = (mel - left) / (center - left)
     down = (right - mel) / (right - center)
-    banks = np.maximum(0.0, np.minimum(up, down))
+    banks = np.maximum(np.float32(0.0), np.minimum(up, down))
     return np.pad(banks, ((0, 0), (0, 1))).astype(np.float32)
 
 

@@ -249,18 +249,7 @@ class SpeechTokenizer:
     def _tokenize_batch(self, segments: Sequence[np.ndarray]) -> list[int]:
         import torch
 
-        features = self.feature_extractor(
-            list(segments),
-            sampling_rate=SAMPLE_RATE,
-            return_attention_mask=True,
-            return_tensors="pt",
-            padding="longest",
-            pad_to_multiple_of=self.samples_per_token,
-            device="cpu",
-        )
-        dtype = self.encoder.conv1.weight.dtype
-        input_features = features["input_features"].to(device=self.device, dtype=dtype)
-        frame_mask = features["attention_mask"].to(self.device)
+        input_features, frame_mask = self.features(segments)
         with torch.inference_mode():
             token_ids, token_mask = self.encode(input_features, frame_mask)
         kept: list[int] = []
@@ -272,6 +261,13 @@ class SpeechTokenizer:
         self, input_features: torch.Tensor, frame_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Encoder forward: features ``[B, n_mels, T]`` and mask ``[B, T]`` -> (token ids, valid mask) at 25 Hz."""
+        hidden, valid = self.encode_hidden(input_features, frame_mask)
+        return nearest_code(hidden, self.encoder.codebook.weight), valid
+
+    def encode_hidden(
+        self, input_features: torch.Tensor, frame_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The hidden states entering the quantizer ``[B, T_tokens, d_model]`` and their valid mask."""
         import torch.nn.functional as F
 
         settings = self.settings
@@ -283,7 +279,6 @@ class SpeechTokenizer:
         if hidden.shape[1] > settings.max_source_positions:
             raise InvalidAudioError("speech tokenizer segment is longer than 30 s")
         hidden = hidden + encoder.embed_positions.weight[: hidden.shape[1]]
-        token_ids = None
         for index, layer in enumerate(encoder.layers):
             hidden = layer(hidden, mask)
             if index + 1 == settings.pooling_position and settings.pooling_kernel_size > 1:
@@ -292,11 +287,22 @@ class SpeechTokenizer:
                 mask = block_causal_mask(
                     valid, None if block is None else block // settings.pooling_kernel_size, hidden.dtype
                 )
-            if index + 1 == settings.quantize_position:
-                token_ids = nearest_code(hidden, encoder.codebook.weight)
-        if token_ids is None:
-            raise CheckpointError("speech tokenizer has fewer layers than quantize_position")
-        return token_ids, valid
+        return hidden, valid
+
+    def features(self, segments: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Whisper log-mel features ``[B, n_mels, T]`` and frame mask ``[B, T]`` of 16 kHz segments."""
+        features = self.feature_extractor(
+            list(segments),
+            sampling_rate=SAMPLE_RATE,
+            return_attention_mask=True,
+            return_tensors="pt",
+            padding="longest",
+            pad_to_multiple_of=self.samples_per_token,
+            device="cpu",
+        )
+        dtype = self.encoder.conv1.weight.dtype
+        input_features = features["input_features"].to(device=self.device, dtype=dtype)
+        return input_features, features["attention_mask"].to(self.device)
 
     def _pool(self, hidden: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         import torch.nn.functional as F

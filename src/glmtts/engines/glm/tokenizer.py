@@ -39,7 +39,7 @@ PAD_TOKEN = "<|endoftext|>"
 BOA_TOKEN = "<|begin_of_audio|>"
 EOA_TOKEN = "<|user|>"
 AUDIO_TOKEN_FORMAT = "<|audio_{}|>"
-_ATOMIC_RANK_ENTRY = re.compile(r"<\|[^|\s]+\|>")
+_ATOMIC_RANK_ENTRY = re.compile(r"<\|[^|<>\s]+\|>")
 _AUDIO_TOKEN = re.compile(r"<\|audio_(\d+)\|>")
 
 
@@ -97,6 +97,7 @@ class TextTokenizer:
         import regex
         import tiktoken
 
+        added = dict(added)
         for token, rank in ranks.items():
             if _ATOMIC_RANK_ENTRY.fullmatch(token.decode("utf-8", errors="replace")):
                 added.setdefault(token.decode("utf-8"), rank)
@@ -106,9 +107,11 @@ class TextTokenizer:
         self._added = dict(added)
         self._id_to_added = {token_id: text for text, token_id in added.items()}
         self._n_ranks = len(ranks)
-        alternatives = sorted(added, key=len, reverse=True)
-        self._added_pattern = (
-            regex.compile("|".join(map(regex.escape, alternatives))) if alternatives else None
+        # ``<|…|>`` tokens (tens of thousands of audio/phoneme tokens) are found by one generic pattern and
+        # looked up; only the few other added tokens (e.g. ``[MASK]``) are spelled out in the alternation.
+        others = sorted((t for t in added if not _ATOMIC_RANK_ENTRY.fullmatch(t)), key=len, reverse=True)
+        self._added_pattern = regex.compile(
+            "|".join([_ATOMIC_RANK_ENTRY.pattern, *map(regex.escape, others)])
         )
 
     @classmethod
@@ -137,11 +140,13 @@ class TextTokenizer:
         """Token ids of ``text`` (no BOS); ``<|…|>`` tokens known to the vocabulary become single ids."""
         ids: list[int] = []
         position = 0
-        if self._added_pattern is not None:
-            for match in self._added_pattern.finditer(text):
-                ids.extend(self._encoding.encode_ordinary(text[position : match.start()]))
-                ids.append(self._added[match.group()])
-                position = match.end()
+        for match in self._added_pattern.finditer(text):
+            token_id = self._added.get(match.group())
+            if token_id is None:
+                continue  # an unknown ``<|…|>`` spelling is ordinary text
+            ids.extend(self._encoding.encode_ordinary(text[position : match.start()]))
+            ids.append(token_id)
+            position = match.end()
         ids.extend(self._encoding.encode_ordinary(text[position:]))
         return ids
 
