@@ -151,6 +151,8 @@ MIXED_CASES = [
     ("我在用Windows 11", "我在用windows十一。"),
     ("打开Wi-Fi和Bluetooth", "打开wi fi和bluetooth。"),
     ("这款手机有8GB内存", "这款手机有八吉字节内存。"),
+    ("他说：I have 3 apples and 2 oranges.然后走了", "他说，i have three apples and two oranges。然后走了。"),
+    ("老师说 the answer is 42，对吗", "老师说the answer is forty two，对吗。"),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from importlib import resources
@@ -60,6 +61,7 @@ class TextFrontend:
         self._normalizer: TextNormalizer | None = None
         self._dictionary: PronunciationDictionary | None = None
         self._dictionary_path = resolve_dictionary_path(config)
+        self._load_lock = threading.Lock()
 
     @property
     def config(self) -> FrontendConfig:
@@ -67,6 +69,10 @@ class TextFrontend:
 
     def load(self) -> None:
         """Read the dictionaries and load the G2P resources (about a second; the first run builds caches)."""
+        with self._load_lock:
+            self._load_locked()
+
+    def _load_locked(self) -> None:
         started = time.perf_counter()
         if self._dictionary is None:
             path = self._dictionary_path

@@ -52,6 +52,11 @@ _QUOTED_NAME = re.compile(r"([《“「『])([^《》“”「」『』。，,.!
 _RANGE_BETWEEN_NUMBERS = re.compile(f"{PROTECT_CLOSE}\\s*[-~～]\\s*{PROTECT_OPEN}")
 _TILDE_BEFORE_NUMBER = re.compile(f"[~～]\\s*(?={PROTECT_OPEN})")
 _SHARP = re.compile(r"\b([CcFf])#")
+_ENGLISH_SPAN = re.compile(r"[A-Za-z$€£][A-Za-z0-9 ,.'$€£%:/&+-]*[A-Za-z0-9%]")
+_ENGLISH_FUNCTION_WORDS = frozenset(
+    "a an the i you he she we they it is are was were be been have has had do does did of to and or in on at "
+    "for with from by my your our this that these those will can not".split()
+)
 _LIST_ITEM = re.compile(r"^(\d{1,3})(?:[.)]\s+|、\s*)(?=\S)")
 
 
@@ -116,6 +121,7 @@ class TextNormalizer:
         for origin, new in self._custom_replacements:
             text = text.replace(origin, new)
         text = _QUOTED_NAME.sub(lambda m: m.group(1) + protect(m.group(2)) + m.group(3), text)
+        text = _ENGLISH_SPAN.sub(_verbalize_english_span, text)
         text = verbalize_zh(text)
         text = _RANGE_BETWEEN_NUMBERS.sub(f"{PROTECT_CLOSE}到{PROTECT_OPEN}", text)
         text = _TILDE_BEFORE_NUMBER.sub("到", text)
@@ -133,6 +139,18 @@ class TextNormalizer:
         text = re.sub(r"\.{2,}|…|!", ".", text)
         text = _EN_UNSPEAKABLE.sub(" ", text)
         return text
+
+
+def _verbalize_english_span(match: re.Match[str]) -> str:
+    """Inside Chinese text, an English clause (three or more words, one of them a function word such as
+    "the" or "have") is read in English: "我说 I have 3 apples" says "three", "iPhone 15 Pro" says 十五."""
+    span = match.group(0)
+    words = re.findall(r"[A-Za-z']+", span)
+    if not re.search(r"[0-9$€£%&+]", span) or len(words) < 3:
+        return span
+    if not any(word.lower() in _ENGLISH_FUNCTION_WORDS for word in words):
+        return span
+    return verbalize_en(span)
 
 
 def normalize_punctuation(text: str, zh: bool) -> str:
