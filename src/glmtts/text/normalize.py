@@ -54,8 +54,51 @@ _TILDE_BEFORE_NUMBER = re.compile(f"[~～]\\s*(?={PROTECT_OPEN})")
 _SHARP = re.compile(r"\b([CcFf])#")
 _ENGLISH_SPAN = re.compile(r"[A-Za-z$€£][A-Za-z0-9 ,.'$€£%:/&+-]*[A-Za-z0-9%]")
 _ENGLISH_FUNCTION_WORDS = frozenset(
-    "a an the i you he she we they it is are was were be been have has had do does did of to and or in on at "
-    "for with from by my your our this that these those will can not".split()
+    [
+        "a",
+        "an",
+        "the",
+        "i",
+        "you",
+        "he",
+        "she",
+        "we",
+        "they",
+        "it",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "have",
+        "has",
+        "had",
+        "do",
+        "does",
+        "did",
+        "of",
+        "to",
+        "and",
+        "or",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "from",
+        "by",
+        "my",
+        "your",
+        "our",
+        "this",
+        "that",
+        "these",
+        "those",
+        "will",
+        "can",
+        "not",
+    ]
 )
 _LIST_ITEM = re.compile(r"^(\d{1,3})(?:[.)]\s+|、\s*)(?=\S)")
 
