@@ -247,20 +247,24 @@ class FlowModel:
         cfg_rate: float,
         on_step: Callable[[int, torch.Tensor], None] | None,
     ) -> torch.Tensor:
-        """Euler integration with the conditional and unconditional passes batched together."""
+        """Euler integration with classifier-free guidance.
+
+        The conditional and unconditional passes run separately (not as a batch of 2): that reproduces
+        upstream's numbers bit for bit on the CPU, while batching drifts by ~1e-6.
+        """
         dtype = self.dtype
-        features = self.dit.embed_tokens(tokens, x.shape[1]).expand(2, -1, -1)
-        cond_pair = torch.cat([cond, torch.zeros_like(cond)]).to(dtype)
-        speaker_pair = torch.cat([speaker, torch.zeros_like(speaker)]).to(dtype)
+        features = self.dit.embed_tokens(tokens, x.shape[1])
+        cond, speaker = cond.to(dtype), speaker.to(dtype)
+        no_cond, no_speaker = torch.zeros_like(cond), torch.zeros_like(speaker)
         t_span = cosine_time_grid(n_timesteps).to(self.device)
         t, dt = t_span[0], t_span[1] - t_span[0]
         for step in range(1, n_timesteps + 1):
             if on_step is not None:
                 on_step(step, x)
-            velocity = self.dit(
-                torch.cat([x, x]).to(dtype), cond_pair, features, t.expand(2), speaker_pair
-            ).float()
-            x = x + dt * ((1.0 + cfg_rate) * velocity[:1] - cfg_rate * velocity[1:])
+            x_in, time = x.to(dtype), t.expand(1)
+            v_cond = self.dit(x_in, cond, features, time, speaker).float()
+            v_uncond = self.dit(x_in, no_cond, features, time, no_speaker).float()
+            x = x + dt * ((1.0 + cfg_rate) * v_cond - cfg_rate * v_uncond)
             t = t + dt
             if step < n_timesteps:
                 dt = t_span[step + 1] - t

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from glmtts.engines.glm.hift_source import ConvF0Predictor, HarmonicSource, HiFTNoise
+from glmtts.engines.glm.hift_source import ConvF0Predictor, HarmonicSource, HiFTNoise, phase_offset_for
 from glmtts.engines.glm.state_dicts import check_state_dict, read_state_dict, require_tensor
 from glmtts.engines.glm.weight_norm import (
     WNConv1d,
@@ -184,12 +184,21 @@ class HiFTGenerator(nn.Module):
         return torch.clamp(wave, -self.config.audio_limit, self.config.audio_limit)
 
     def forward(
-        self, mel: torch.Tensor, noise: HiFTNoise, phase_offset: torch.Tensor | None = None
+        self, mel: torch.Tensor, noise: HiFTNoise, phase_anchor: tuple[int, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Return waveform ``[B, T*480]``, excitation ``[B, 1, T*480]`` and frame phase ``[B, T, 9]``."""
+        """Return waveform ``[B, T*480]``, excitation ``[B, 1, T*480]`` and frame phase ``[B, T, 9]``.
+
+        ``phase_anchor = (frame, phase [B, 9])`` shifts the harmonic phase so that it equals ``phase`` at
+        ``frame`` (used by streaming to continue the previous call's sines).
+        """
         f0 = self.f0_predictor(mel).float()
         f0_samples = f0[:, None].repeat_interleave(self.config.samples_per_frame, dim=2).transpose(1, 2)
-        excitation, frame_phase = self.m_source(f0_samples, noise, phase_offset)
+        offset = None
+        if phase_anchor is not None:
+            frame, phase = phase_anchor
+            raw = self.m_source.frame_phase(f0_samples, noise.initial_phase, None)
+            offset = phase_offset_for(phase.to(raw.device), raw[:, frame], self.config.samples_per_frame)
+        excitation, frame_phase = self.m_source(f0_samples, noise, offset)
         source = excitation.transpose(1, 2)
         return self.decode(mel, source), source, frame_phase
 
@@ -261,9 +270,12 @@ class HiFTVocoder:
         mel: torch.Tensor,
         noise: HiFTNoise | None = None,
         generator: torch.Generator | None = None,
-        phase_offset: torch.Tensor | None = None,
+        phase_anchor: tuple[int, torch.Tensor] | None = None,
     ) -> VocoderOutput:
-        """Mel ``[1, 80, T]`` → :class:`VocoderOutput`; random tensors from ``noise`` or ``generator``."""
+        """Mel ``[1, 80, T]`` → :class:`VocoderOutput`; random tensors from ``noise`` or ``generator``.
+
+        ``phase_anchor`` (streaming): ``(frame index, [1, 9] phase)`` the harmonics must have at that frame.
+        """
         if mel.dim() != 3 or mel.shape[1] != self.config.in_channels or mel.shape[2] < 1:
             raise InvalidAudioError(
                 f"vocoder input must be [1, {self.config.in_channels}, T>0], got {tuple(mel.shape)}"
@@ -275,7 +287,7 @@ class HiFTVocoder:
             initial_phase=noise.initial_phase.to(self.device, torch.float32),
             sine_noise=noise.sine_noise.to(self.device, torch.float32),
         )
-        wave, source, phase = self.model(mel.to(self.device, self.dtype), noise, phase_offset)
+        wave, source, phase = self.model(mel.to(self.device, self.dtype), noise, phase_anchor)
         return VocoderOutput(wave=wave, source=source, frame_phase=phase)
 
     def __call__(

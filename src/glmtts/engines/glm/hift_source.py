@@ -137,3 +137,14 @@ class HarmonicSource(nn.Module):
         excitation = sines * voiced + noise_amp * noise.sine_noise
         merged = torch.tanh(self.l_linear(excitation.to(self.l_linear.weight.dtype)))
         return merged, phase
+
+
+def phase_offset_for(
+    anchor_phase: torch.Tensor, raw_phase: torch.Tensor, samples_per_frame: int
+) -> torch.Tensor:
+    """Frame-phase offset making a call's phase equal ``anchor_phase`` modulo one sample-level cycle.
+
+    The source upsamples ``frame_phase × samples_per_frame``, so offsets are equivalent modulo
+    ``2π / samples_per_frame``; reducing keeps phases small and float32-accurate on long streams.
+    """
+    return torch.remainder(anchor_phase - raw_phase, 2 * math.pi / samples_per_frame)

@@ -1,0 +1,98 @@
+"""Token-to-wav end to end against the reference recording; one-shot equals the single-block stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from glmtts.engines.glm.hift_source import HiFTNoise  # noqa: E402
+from glmtts.engines.glm.token2wav import Token2Wav, Token2WavNoise  # noqa: E402
+from glmtts.engines.glm.token2wav_stream import StreamSchedule  # noqa: E402
+from glmtts.errors import InvalidOptionError  # noqa: E402
+
+REF = Path(__file__).resolve().parents[1] / "data" / "glmtts-ref"
+SEED = 2024
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny models run fastest on one thread, and far faster on a busy machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def case() -> dict[str, np.ndarray]:
+    with np.load(REF / "cases" / "dev" / "token2wav.npz") as data:
+        return {key: data[key] for key in data.files}
+
+
+@pytest.fixture(scope="module")
+def t2w() -> Token2Wav:
+    return Token2Wav.from_checkpoint(REF / "tiny" / "ckpt")
+
+
+def _prompt(case: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return (
+        torch.from_numpy(case["prompt_token"]),
+        torch.from_numpy(case["prompt_feat"]),
+        torch.from_numpy(case["embedding"]),
+    )
+
+
+def _assert_close_to_reference(wave: torch.Tensor, expected: np.ndarray) -> None:
+    assert wave.shape == expected.shape == (18 * 480,)
+    error = wave.numpy() - expected
+    assert np.abs(error).max() <= 1e-4
+    assert np.linalg.norm(error) / np.linalg.norm(expected) <= 1e-4
+
+
+def test_matches_reference_given_recorded_noise(case: dict[str, np.ndarray], t2w: Token2Wav) -> None:
+    noise = Token2WavNoise(
+        flow=torch.from_numpy(case["rng_00_randn_like"]),
+        vocoder=HiFTNoise(
+            torch.from_numpy(case["rng_01_rand"]),
+            torch.from_numpy(case["rng_02_randn_like"]),
+            torch.from_numpy(case["rng_03_randn_like"]),
+        ),
+    )
+    wave = t2w.token2wav(case["tokens"].tolist(), *_prompt(case), noise=noise)
+    _assert_close_to_reference(wave, case["wav"][0])
+
+
+def test_seeded_generator_reproduces_upstream(case: dict[str, np.ndarray], t2w: Token2Wav) -> None:
+    wave = t2w.token2wav(
+        torch.from_numpy(case["tokens"]), *_prompt(case), generator=torch.Generator().manual_seed(SEED)
+    )
+    _assert_close_to_reference(wave, case["wav"][0])
+
+
+def test_drained_single_block_stream_equals_one_shot(case: dict[str, np.ndarray], t2w: Token2Wav) -> None:
+    tokens = case["tokens"].tolist()
+    one_shot = t2w.token2wav(tokens, *_prompt(case), generator=torch.Generator().manual_seed(SEED))
+    stream = t2w.stream(
+        *_prompt(case), generator=torch.Generator().manual_seed(SEED), schedule=StreamSchedule.single_block()
+    )
+    pushed = [stream.push(tokens[:4]), stream.push(tokens[4:])]
+    assert all(chunk.numel() == 0 for chunk in pushed)
+    assert torch.equal(stream.finish(), one_shot)
+    assert stream.n_emitted_samples == one_shot.numel()
+
+
+def test_bad_inputs_are_typed_errors(case: dict[str, np.ndarray], t2w: Token2Wav) -> None:
+    prompt_tokens, prompt_mel, embedding = _prompt(case)
+    with pytest.raises(InvalidOptionError, match=r"\[0, 1024\)"):
+        t2w.token2wav([3, 1024], prompt_tokens, prompt_mel, embedding)
+    with pytest.raises(InvalidOptionError, match="192"):
+        t2w.token2wav([3, 4], prompt_tokens, prompt_mel, embedding[:, :10])
+    with pytest.raises(InvalidOptionError, match="prompt mel"):
+        t2w.token2wav([3, 4], prompt_tokens, prompt_mel[:, :, :40], embedding)
+    with pytest.raises(InvalidOptionError):
+        t2w.token2wav([], prompt_tokens, prompt_mel, embedding)
