@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_checks import decode, decode_streamed_wav, dominant_hz, level_dbfs
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import fake_settings, tone
 from glmtts.serving.api.app import create_app
+from tests.serving.audio_checks import decode, decode_streamed_wav, dominant_hz, level_dbfs
+from tests.serving.serving_support import fake_settings, tone
 
 TEXT = "Hello world. This is a test."
 

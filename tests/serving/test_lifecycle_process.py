@@ -8,13 +8,15 @@ import time
 from typing import Any
 
 import httpx
-from audio_checks import decode_streamed_wav
+
+from tests.serving.audio_checks import decode_streamed_wav
+from tests.serving.serving_support import FAKE_ENGINE_CLASS
 
 FAKE = [
     "--engine",
     "fake",
     "--engine-class",
-    "serving_fake_engine:FakeEngine",
+    FAKE_ENGINE_CLASS,
     "--no-ui",
     "--warmup-rounds",
     "0",

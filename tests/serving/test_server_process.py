@@ -14,11 +14,11 @@ import httpx
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_checks import decode, decode_streamed_wav, level_dbfs
 from openai import OpenAI
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ServerProcess, tone
+from tests.serving.audio_checks import decode, decode_streamed_wav, level_dbfs
+from tests.serving.serving_support import FAKE_ENGINE_CLASS, ServerProcess, tone
 
 SEGMENT_DELAY_S = 0.2
 FIVE_SENTENCES = "One two three. Four five six. Seven eight nine. Ten eleven twelve. Thirteen fourteen."
@@ -34,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
             "--engine",
             "fake",
             "--engine-class",
-            "serving_fake_engine:FakeEngine",
+            FAKE_ENGINE_CLASS,
             "--no-ui",
             "--max-queue",
             "2",

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import tone
 from glmtts.engines.base import Voice
 from glmtts.errors import ConflictError, InvalidOptionError, UnknownVoiceError
 from glmtts.voices import VoiceStore, validate_voice_name
+from tests.serving.serving_support import tone
 
 
 class _Prepare:
