@@ -96,3 +96,13 @@ def test_bad_inputs_are_typed_errors(case: dict[str, np.ndarray], t2w: Token2Wav
         t2w.token2wav([3, 4], prompt_tokens, prompt_mel[:, :, :40], embedding)
     with pytest.raises(InvalidOptionError):
         t2w.token2wav([], prompt_tokens, prompt_mel, embedding)
+
+
+def test_bfloat16_end_to_end_stays_close(case: dict[str, np.ndarray]) -> None:
+    half = Token2Wav.from_checkpoint(REF / "tiny" / "ckpt", dtype=torch.bfloat16)
+    wave = half.token2wav(
+        case["tokens"].tolist(), *_prompt(case), generator=torch.Generator().manual_seed(SEED)
+    )
+    expected = torch.from_numpy(case["wav"][0])
+    assert wave.dtype == torch.float32 and wave.shape == expected.shape
+    assert torch.corrcoef(torch.stack([wave, expected]))[0, 1] > 0.95
