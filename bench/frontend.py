@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -49,13 +50,16 @@ print(json.dumps({"import_s": imported - started, "load_s": loaded - imported, "
 
 def measure_process(cache_dir: Path) -> dict[str, float]:
     """Run a fresh interpreter that builds and loads a frontend; wall time includes interpreter start."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, "-c", _CHILD, str(cache_dir)], capture_output=True, text=True, check=True, cwd=ROOT
     )
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
     figures["wall_s"] = wall
+    figures["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return figures
 
 
@@ -94,13 +98,18 @@ def main() -> int:
 
     def line(name: str, figures: dict[str, float]) -> str:
         return (
-            f"{name:<26} start-to-ready {figures['wall_s']:6.2f} s  (import {figures['import_s']:.2f} s, "
-            f"load {figures['load_s']:.2f} s, first analyze {figures['first_s'] * 1000:.1f} ms)"
+            f"{name:<26} start-to-ready {figures['wall_s']:5.2f} s wall, {figures['cpu_s']:5.2f} s CPU  "
+            f"(import {figures['import_s']:.2f} s, load {figures['load_s']:.2f} s, "
+            f"first analyze {figures['first_s'] * 1000:.1f} ms)"
         )
 
     print(line("first process (no cache)", first))
     print(line("second process (cached)", second))
-    target = "OK" if second["wall_s"] <= 1.0 else "ABOVE TARGET"
+    target = (
+        "OK"
+        if second["wall_s"] <= 1.0
+        else "ABOVE TARGET (check the machine's load: CPU time is the steadier figure)"
+    )
     print(f"{'second-process target':<26} ≤ 1.00 s: {target}")
     print(
         f"{'upstream TextFrontEnd':<26} build {upstream_build:6.2f} s at every start  "

@@ -1,8 +1,8 @@
 """Mandarin grapheme-to-pinyin: jieba words, pypinyin phrase readings, and polyphone context rules.
 
 Readings come in three layers. A word listed in the packaged ``zh_phrases.tsv`` takes its reading from
-there (fixes for phrases pypinyin reads wrong, e.g. 还款 huán). Otherwise pypinyin reads the word with its
-phrase dictionary. A polyphonic character that no phrase covers (a one-character word, or a word pypinyin
+there (fixes for phrases pypinyin reads wrong, e.g. 还款 huán). Otherwise the word is read with pypinyin's
+phrase and character data (through :class:`~glmtts.text.lexicon.PinyinLexicon`). A polyphonic character that no phrase covers (a one-character word, or a word pypinyin
 does not know, like 很长) is read by the context rules below (长 cháng unless 长大/长高…, 还 huán before
 钱/书/款…, 得/地/着 as particles).
 """
@@ -14,11 +14,12 @@ import logging
 import re
 import sys
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from glmtts.text.lexicon import PinyinLexicon
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -96,26 +97,18 @@ class MandarinG2P:
     def __init__(self, cache_dir: Path) -> None:
         self._cache_dir = cache_dir
         self._tokenizer: Any = None
-        self._lazy_pinyin: Callable[..., list[str]] | None = None
+        self._lexicon = PinyinLexicon(chars={}, phrases={})
         self._phrases: dict[str, tuple[str, ...]] = {}
-        self._known_phrases: Any = None
 
     @property
     def loaded(self) -> bool:
         return self._tokenizer is not None
 
     def load(self) -> None:
-        """Import pypinyin and jieba, build (first run) or read (later runs) the cached jieba dictionary."""
+        """Load the pinyin lexicon and jieba; the first run builds both caches in ``cache_dir``."""
         if self.loaded:
             return
-        from pypinyin import Style, lazy_pinyin
-        from pypinyin.constants import PHRASES_DICT
-
-        def read(text: str) -> list[str]:
-            return lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True, errors="ignore")
-
-        self._lazy_pinyin = read
-        self._known_phrases = PHRASES_DICT
+        self._lexicon = PinyinLexicon.load(self._cache_dir)
         self._phrases = _load_phrase_table()
         self._tokenizer = _build_jieba(self._cache_dir, self._phrases)
 
@@ -143,14 +136,12 @@ class MandarinG2P:
         pypinyin's default. ``before``/``after`` is the text around the word, seen by the context rules.
         """
         self.load()
-        assert self._lazy_pinyin is not None
         syllables: list[str] = []
         position = 0
         while position < len(word):
             phrase = self._longest_phrase(word, position)
             if phrase:
-                reading = self._phrases.get(phrase) or tuple(self._lazy_pinyin(phrase))
-                syllables.extend(reading)
+                syllables.extend(self._phrases.get(phrase) or self._lexicon.phrases[phrase])
                 position += len(phrase)
                 continue
             context_before = before + word[:position]
@@ -161,17 +152,15 @@ class MandarinG2P:
     def _longest_phrase(self, run: str, start: int) -> str:
         for length in range(min(_MAX_PHRASE_CHARS, len(run) - start), 1, -1):
             piece = run[start : start + length]
-            if piece in self._phrases or piece in self._known_phrases:
+            if piece in self._phrases or piece in self._lexicon.phrases:
                 return piece
         return ""
 
     def _read_char(self, char: str, before: str, after: str) -> str:
-        assert self._lazy_pinyin is not None
         if char in CONTEXT_RULES:
             rules, default = CONTEXT_RULES[char]
             return next((rule.reading for rule in rules if rule.applies(before, after)), default)
-        reading = self._lazy_pinyin(char)
-        return reading[0] if reading else ""
+        return self._lexicon.chars.get(char, "")
 
 
 def _lexical(word: str, syllables: list[str]) -> list[str]:
