@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -108,6 +110,7 @@ class MandarinG2P:
         """Load the pinyin lexicon and jieba; the first run builds both caches in ``cache_dir``."""
         if self.loaded:
             return
+        self._cache_dir = _writable(self._cache_dir)
         self._lexicon = PinyinLexicon.load(self._cache_dir)
         self._phrases = _load_phrase_table()
         self._tokenizer = _build_jieba(self._cache_dir, self._phrases)
@@ -190,6 +193,22 @@ def _load_phrase_table() -> dict[str, tuple[str, ...]]:
     return table
 
 
+def _writable(cache_dir: Path) -> Path:
+    """``cache_dir``, or a per-user temporary directory when it cannot be created or written."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        if os.access(cache_dir, os.W_OK):
+            return cache_dir
+    except OSError as exc:
+        _LOGGER.debug("cache directory %s unusable: %s", cache_dir, exc)
+    fallback = (
+        Path(tempfile.gettempdir()) / f"glmtts-text-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    )
+    _LOGGER.warning("cache directory %s is not writable; using %s", cache_dir, fallback)
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
+
+
 def _import_jieba() -> Any:
     """Import jieba without ``pkg_resources`` (deprecated; importing it costs ~0.4 s of start-up).
 
@@ -213,12 +232,12 @@ def _import_jieba() -> Any:
 def _build_jieba(cache_dir: Path, extra_words: dict[str, tuple[str, ...]]) -> Any:
     """A jieba tokenizer over jieba's dictionary without its rarest words (loads in a fraction of the time)."""
     jieba = _import_jieba()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    words_digest = hashlib.sha1("\n".join(sorted(extra_words)).encode("utf-8")).hexdigest()[:10]
-    dictionary = cache_dir / f"jieba_dict_min{JIEBA_MIN_FREQUENCY}_{words_digest}.txt"
+    source = Path(jieba.__file__).with_name("dict.txt")
+    fingerprint = hashlib.sha1("\n".join(sorted(extra_words)).encode("utf-8"))
+    fingerprint.update(f"{source.stat().st_size}:{source.stat().st_mtime_ns}".encode())
+    dictionary = cache_dir / f"jieba_dict_min{JIEBA_MIN_FREQUENCY}_{fingerprint.hexdigest()[:10]}.txt"
     if not dictionary.exists():
         _LOGGER.info("building the trimmed jieba dictionary in %s", dictionary)
-        source = Path(jieba.__file__).with_name("dict.txt")
         kept: list[str] = []
         for line in source.read_text(encoding="utf-8").splitlines():
             parts = line.split()
