@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 REQUEST_COLUMNS = ["route", "method", "status", "count"]
-UI_ROUTE_PREFIXES = ("/gradio_api", "/config", "/ui", "/theme", "/assets", "/static", "/favicon", "/manifest")
+API_ROUTE_PREFIXES = ("/v1/", "/health", "/ready", "/metrics")
 AUTO_REFRESH_S = 3.0
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
@@ -57,20 +57,19 @@ def describe_status(status: Mapping[str, Any]) -> str:
     ]
     if status.get("error"):
         rows.append(("Start-up error", str(status["error"])))
-    return "| | |\n|---|---|\n" + "\n".join(f"| {name} | {value} |" for name, value in rows)
+    return "| Server | Now |\n|---|---|\n" + "\n".join(f"| {name} | {value} |" for name, value in rows)
 
 
 def request_rows(services: Services) -> list[list[Any]]:
     """HTTP API requests served so far by route, method and status (from the server's metrics).
 
-    The UI's own traffic (Gradio's routes) is left out; its syntheses count under the ``/ui`` route of the
-    synthesis metrics instead.
+    The UI's own traffic (Gradio's routes, static files) is left out.
     """
     rows: list[list[Any]] = []
     for family in services.metrics.requests.collect():
         for sample in family.samples:
             labels = sample.labels
-            if sample.name.endswith("_total") and not labels["route"].startswith(UI_ROUTE_PREFIXES):
+            if sample.name.endswith("_total") and labels["route"].startswith(API_ROUTE_PREFIXES):
                 rows.append([labels["route"], labels["method"], labels["status"], int(sample.value)])
     return sorted(rows, key=lambda row: -row[3])
 
