@@ -16,8 +16,15 @@ REFERENCE_CASES = (
 
 
 @pytest.fixture(scope="session")
-def text_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("text-cache")
+def xdg_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private ``XDG_CACHE_HOME``: the default cache directory of a frontend built by the CLI lies in it."""
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
+@pytest.fixture(scope="session")
+def text_cache_dir(xdg_cache_home: Path) -> Path:
+    """The frontend's default cache directory under ``xdg_cache_home`` (shared by fixtures and CLI runs)."""
+    return xdg_cache_home / "glmtts" / "text"
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,10 @@ from glmtts.text import TextFrontend
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text_cache_dir: Path) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(text_cache_dir))
+def _isolated_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, xdg_cache_home: Path, frontend: TextFrontend
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg_cache_home))  # the caches the session frontend built
     monkeypatch.chdir(tmp_path)
 
 
