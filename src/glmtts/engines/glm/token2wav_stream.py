@@ -1,7 +1,7 @@
 """Block-wise token → audio synthesis for streaming, with the frame constants of this model.
 
 Tokens arrive at 25 Hz; the flow makes 2 mel frames per token (50 fps) and HiFT makes 480 samples per
-frame (24 kHz). Tokens are cut into blocks on a fixed schedule (default 25, 50, then 100 tokens), so the
+frame (24 kHz). Tokens are cut into blocks on a fixed schedule (default 25, 50, 100, then 200 tokens), so the
 audio depends only on the tokens and the generator, never on how the caller sized its ``push`` calls.
 
 Per block:
@@ -44,14 +44,15 @@ class StreamSchedule:
     """Block sizes and overlaps of a :class:`Token2WavStream` (all in tokens or mel frames).
 
     Attributes:
-        block_tokens: tokens per block; the last entry repeats (25 tokens = 1 s of audio).
+        block_tokens: tokens per block; the last entry repeats (25 tokens = 1 s of audio). Every block
+            re-reads the prompt, so later blocks are larger to keep the total cost near one-shot's.
         lookahead_tokens: future tokens the flow sees beyond a block (they delay that block).
         context_tokens: final tokens (and their mel) prepended to the prompt for the next block.
         vocoder_context_frames: previous mel frames fed to HiFT in front of new frames.
         crossfade_frames: frames held back per vocoder call and cross-faded with the next call.
     """
 
-    block_tokens: tuple[int, ...] = (25, 50, 100)
+    block_tokens: tuple[int, ...] = (25, 50, 100, 200)
     lookahead_tokens: int = 8
     context_tokens: int = 50
     vocoder_context_frames: int = 16
