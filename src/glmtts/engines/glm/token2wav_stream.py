@@ -1,8 +1,9 @@
 """Block-wise token → audio synthesis for streaming, with the frame constants of this model.
 
 Tokens arrive at 25 Hz; the flow makes 2 mel frames per token (50 fps) and HiFT makes 480 samples per
-frame (24 kHz). Tokens are cut into blocks on a fixed schedule (default 25, 50, 100, then 200 tokens), so the
-audio depends only on the tokens and the generator, never on how the caller sized its ``push`` calls.
+frame (24 kHz). Tokens are cut into blocks on a fixed schedule (default 25, 50, 100, then 200 tokens),
+so the audio depends only on the tokens and the generator, never on how the caller sized its ``push``
+calls.
 
 Per block:
 
