@@ -176,3 +176,11 @@ def test_set_dictionary_replaces_and_saves(tmp_path: Path, text_cache_dir: Path)
     front.load()
     assert front.analyze("长大").segments[0].pinyin == "chang2 da4"
     assert load_replace_dict(tmp_path / "configs" / "G2P_replace_dict.jsonl") == new
+
+
+def test_changing_per_request_entries_takes_effect(frontend: TextFrontend) -> None:
+    readings = [
+        frontend.analyze("很重", extra_entries=[("重", reading)]).segments[0].pinyin
+        for reading in ("chong2", "zhong4", "chong2")
+    ]
+    assert readings == ["hen3 chong2", "hen3 zhong4", "hen3 chong2"]

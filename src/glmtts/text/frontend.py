@@ -62,6 +62,9 @@ class TextFrontend:
         self._dictionary: PronunciationDictionary | None = None
         self._dictionary_path = resolve_dictionary_path(config)
         self._load_lock = threading.Lock()
+        self._merged: (
+            tuple[PronunciationDictionary, tuple[tuple[str, str], ...], PronunciationDictionary] | None
+        ) = None
 
     @property
     def config(self) -> FrontendConfig:
@@ -130,7 +133,7 @@ class TextFrontend:
         ``"chong2"`` is accepted). Raises ``NothingToSayError`` when nothing speakable is left,
         ``PronunciationDictError``/``UnknownPhonemeError`` for a bad entry.
         """
-        dictionary = self.dictionary.merged(extra_entries) if extra_entries else self.dictionary
+        dictionary = self._with_entries(tuple(extra_entries)) if extra_entries else self.dictionary
         marked = self._loaded_normalizer().normalize_marked(text)
         if not marked:
             raise NothingToSayError("nothing to say: the text has no letters, digits or Chinese characters")
@@ -144,6 +147,17 @@ class TextFrontend:
             segments.append(self._analyzer.analyze(cased, dictionary, phoneme))
         normalized = lower_ascii(strip_marks(marked))
         return FrontendResult(original=text, normalized=normalized, segments=tuple(segments))
+
+    def _with_entries(self, entries: tuple[tuple[str, str], ...]) -> PronunciationDictionary:
+        """The dictionary merged with per-request entries; the last merge is reused (a server sends the
+        same entries with every request)."""
+        base = self.dictionary
+        cached = self._merged
+        if cached is not None and cached[0] is base and cached[1] == entries:
+            return cached[2]
+        merged = base.merged(entries)
+        self._merged = (base, entries, merged)
+        return merged
 
     def _loaded_normalizer(self) -> TextNormalizer:
         if self._normalizer is None:
