@@ -41,7 +41,7 @@ def _year(match: re.Match[str]) -> str:
 
 
 def _year_range(match: re.Match[str]) -> str:
-    return protect(f"{read_year(match.group(1))}到{read_year(match.group(2))}") + "年"
+    return protect(f"{read_year(match.group(1))}到{read_year(match.group(2))}")
 
 
 def _time(match: re.Match[str]) -> str:
@@ -97,6 +97,8 @@ def _temperature(match: re.Match[str]) -> str:
 
 
 def _range(match: re.Match[str]) -> str:
+    if _RATIO_CONTEXT.search(match.string[: match.start()]):
+        return protect(f"{read_number(match.group(1))}比{read_number(match.group(2))}")
     return protect(f"{read_number(match.group(1))}到{read_number(match.group(2))}")
 
 
@@ -149,11 +151,12 @@ NUMBER_RULES: tuple[Rule, ...] = (
         ),
         _date_ymd,
     ),
-    (re.compile(r"(?<!\d)(\d{4})\s*[-~～到至]\s*(\d{4})年"), _year_range),
+    (re.compile(r"(?<!\d)(\d{4})\s*[-~～到至]\s*(\d{4})(?=年|赛季|学年|财年|年度)"), _year_range),
+    (re.compile(r"(?<![\d.])([0-9][05])(?=后(?![\d面来边]))"), _digits),
     (re.compile(r"(?<![\d.])(\d{4})(年)"), _year),
     (re.compile(r"(?<![\d:])(?P<h>[01]?\d|2[0-4]):(?P<min>[0-5]\d)(?::(?P<s>[0-5]\d))?(?!\.?\d)"), _time),
     (re.compile(r"(?<![\d.])(\d+):(\d+)(?!\.?\d)"), _ratio),
-    (re.compile(r"(?<![\d+])(?P<cc>\+?86[\s-]?)?(?P<n>1[3-9]\d{9})(?!\d)"), _mobile),
+    (re.compile(r"(?<![\d+])(?P<cc>\+?86[\s-]?)?(?P<n>1[3-9]\d(?:[\s-]?\d{4}){2})(?![\d-])"), _mobile),
     (
         re.compile(r"(?<![\d-])\(?\d{3,4}\)?[\s-]\d{3,4}-\d{4}(?!\.?\d)|(?<![\d-])0\d{2,3}-\d{7,8}(?!\.?\d)"),
         _phone,
