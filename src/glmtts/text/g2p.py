@@ -25,7 +25,7 @@ from glmtts.text.lexicon import PinyinLexicon
 
 _LOGGER = logging.getLogger(__name__)
 
-JIEBA_MIN_FREQUENCY = 50
+JIEBA_MIN_FREQUENCY = 100
 _MAX_PHRASE_CHARS = 8
 _NUMERALS = "零一二三四五六七八九十两几百千万亿半每"
 
