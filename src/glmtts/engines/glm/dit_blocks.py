@@ -148,8 +148,9 @@ def apply_rotary(x: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
     rotated, passthrough = x[..., :rot_dim], x[..., rot_dim:]
     pairs = rotated.unflatten(-1, (-1, 2))
     swapped = torch.stack((-pairs[..., 1], pairs[..., 0]), dim=-1).flatten(-2)
-    freqs = freqs.to(x.dtype)
-    return torch.cat((rotated * freqs.cos() + swapped * freqs.sin(), passthrough), dim=-1)
+    # Angles reach thousands of radians: take cos/sin in float32, then cast (bf16 angles would be useless).
+    cos, sin = freqs.float().cos().to(x.dtype), freqs.float().sin().to(x.dtype)
+    return torch.cat((rotated * cos + swapped * sin, passthrough), dim=-1)
 
 
 class Attention(nn.Module):

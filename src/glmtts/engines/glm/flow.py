@@ -165,8 +165,9 @@ class FlowModel:
         expected = {key: tuple(value.shape) for key, value in dit.state_dict().items()}
         check_state_dict({_PREFIX + k: v for k, v in expected.items()}, raw, weights)
         dit.load_state_dict(state, strict=True, assign=True)
+        inv_freq = dit.rotary_embed.inv_freq.float()
         dit = dit.to(device=torch.device(device), dtype=dtype).eval()
-        dit.rotary_embed.inv_freq = dit.rotary_embed.inv_freq.float()
+        dit.rotary_embed.inv_freq = inv_freq.to(torch.device(device))  # rotary frequencies stay float32
         _LOGGER.info("loaded flow DiT from %s (%s, %s)", weights, dit_config, dtype)
         return cls(dit, config, torch.device(device), dtype)
 

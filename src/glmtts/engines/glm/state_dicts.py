@@ -35,7 +35,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"missing checkpoint file {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = _load_weights_only(path)
     except Exception as exc:  # torch raises many types for corrupt or non-weights pickles
         raise CheckpointError(f"cannot read {path} as a weights-only torch file: {exc}") from exc
     if isinstance(payload, Mapping) and "model" in payload and isinstance(payload["model"], Mapping):
@@ -44,6 +44,20 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path} does not hold a state dict (a mapping of names to tensors)")
     _LOGGER.debug("read %d tensors from %s", len(payload), path)
     return {str(key): value for key, value in payload.items()}
+
+
+def _load_weights_only(path: Path) -> object:
+    """``torch.load(weights_only=True)``, memory-mapped when the file is in the zip format.
+
+    Memory mapping lets the weights be paged in on first use instead of copied up front.
+    """
+    import zipfile
+
+    import torch
+
+    if zipfile.is_zipfile(path):
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def _listed(keys: list[str]) -> str:
