@@ -2,9 +2,9 @@
 
 Readings come in three layers. A word listed in the packaged ``zh_phrases.tsv`` takes its reading from
 there (fixes for phrases pypinyin reads wrong, e.g. 还款 huán). Otherwise the word is read with pypinyin's
-phrase and character data (through :class:`~glmtts.text.lexicon.PinyinLexicon`). A polyphonic character that no phrase covers (a one-character word, or a word pypinyin
-does not know, like 很长) is read by the context rules below (长 cháng unless 长大/长高…, 还 huán before
-钱/书/款…, 得/地/着 as particles).
+phrase and character data (through :class:`~glmtts.text.lexicon.PinyinLexicon`). A polyphonic character
+that no phrase covers (a one-character word, or a word pypinyin does not know, like 很长) is read by the
+context rules below (长 cháng unless 长大/长高…, 还 huán before 钱/书/款…, 得/地/着 as particles).
 """
 
 from __future__ import annotations
@@ -84,12 +84,13 @@ CONTEXT_RULES: dict[str, tuple[tuple[ContextRule, ...], str]] = {
 }
 
 # Characters whose reading depends on context: in phoneme mode they are written as phoneme tokens (the
-# role of upstream's G2P_able_1word list, whose complement holds mostly such characters and rare ones).
+# role of upstream's G2P_able_1word list, whose complement holds mostly such characters and rare ones; rare
+# characters are not singled out here, a dictionary entry gives them phonemes).
 PHONEME_CHARACTERS = frozenset(
     "长重行还乐了着得为都和好要只分数几处发调中切划创区号奔干应度折散晃曲片车"
     "藏差传弹当倒将觉教角假看空落没难强曾称乘冲朝相少省似宿削兴血压咽与载扎占正种转给更供观冠恶参吐卡"
     "喝薄剥背磨蒙铺奇卷圈塞扇舍盛率熟累量露系吓鲜校解禁尽漂炮缝脏挣钉担答殷刹仔勒佛否丧哄晕结埋济监降"
-    "劲据炸粘宁泡屏翘色什挑叶佣模仿率轧哗咖伯泊拗拓沓畜畔蔓"
+    "劲据炸粘宁泡屏翘色什挑叶佣模轧哗咖伯泊拗拓沓畜畔蔓"
 )
 
 
