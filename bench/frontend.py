@@ -2,7 +2,7 @@
 
 Usage: ``python bench/frontend.py [--cache-dir DIR] [--repeat N]``
 
-* first process: a fresh cache directory, so the trimmed jieba dictionary and its cache are built;
+* first process: a fresh cache directory, so the pinyin lexicon and the trimmed jieba dictionary are built;
 * second process: the same cache directory again (the start-up every later run pays; target ≤ 1 s);
 * throughput: characters of raw input per second through ``analyze(text, phoneme=True)``, in process,
   over the 40 upstream reference sentences.

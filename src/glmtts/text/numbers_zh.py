@@ -32,7 +32,7 @@ def _read_group(value: int) -> str:
 
 
 def read_cardinal(number: int) -> str:
-    """Read an integer: ``6300`` → ``六千三百``, ``10`` → ``十``, ``-5`` → ``负五``, ``100010`` → ``十万零一十``."""
+    """Read an integer: ``6300`` → ``六千三百``, ``10`` → ``十``, ``-5`` → ``负五``, ``2500`` → ``两千五百``."""
     if number < 0:
         return "负" + read_cardinal(-number)
     if number == 0:
@@ -55,7 +55,11 @@ def read_cardinal(number: int) -> str:
         parts.append(_read_group(group) + _GROUP_UNITS[index])
         need_zero = False
     text = "".join(parts)
-    return text[1:] if text.startswith("一十") else text
+    if text.startswith("一十"):
+        return text[1:]
+    if text.startswith(("二千", "二万", "二亿")):
+        return "两" + text[1:]  # 两千, 两万, 两亿: how a leading two is said before these units
+    return text
 
 
 def read_number(text: str) -> str:
