@@ -12,6 +12,7 @@ from glmtts.text import (
     FrontendConfig,
     PronunciationDictionary,
     TextFrontend,
+    TokenKind,
     load_custom_replace,
     load_replace_dict,
 )
@@ -184,3 +185,12 @@ def test_changing_per_request_entries_takes_effect(frontend: TextFrontend) -> No
         for reading in ("chong2", "zhong4", "chong2")
     ]
     assert readings == ["hen3 chong2", "hen3 zhong4", "hen3 chong2"]
+
+
+def test_english_override_becomes_english_tokens(frontend: TextFrontend) -> None:
+    segment = frontend.analyze("我们的API很好用。", phoneme=True, extra_entries=[("API", "A P I")]).segments[
+        0
+    ]
+    english = [token.text for token in segment.tokens if token.kind is TokenKind.EN]
+    assert english == ["A", "P", "I"]
+    assert segment.phonemes == "我们的A P I很<|H|><|AO3|>用。"

@@ -113,7 +113,11 @@ class TextFrontend:
         return self._loaded_normalizer().normalize(text)
 
     def split(self, normalized: str) -> list[str]:
-        """Split normalized text into pieces of ``min_units``–``max_units`` units (upstream ``split_by_len``)."""
+        """Split normalized text into pieces of ``min_units``–``max_units`` units (upstream ``split_by_len``).
+
+        :meth:`analyze` splits before the protection marks are removed, so it also keeps spoken numbers and
+        quoted names whole, which plain normalized text no longer shows.
+        """
         return [
             strip_marks(p) for p in split_text(normalized, self._config.min_units, self._config.max_units)
         ]

@@ -31,7 +31,7 @@ class SegmentAnalyzer:
         for start, end, replacement in self._spans(lowered, dictionary):
             chunk_cased, chunk = cased[start:end], lowered[start:end]
             if replacement is not None:
-                tokens.append(self._override_token(chunk_cased, replacement))
+                tokens.extend(self._override_tokens(chunk_cased, replacement))
                 phoneme_parts.append(replacement)
             elif CJK_PATTERN.match(chunk):
                 new_tokens = self._chinese_tokens(
@@ -88,7 +88,9 @@ class SegmentAnalyzer:
             position += len(word)
         return tokens
 
-    def _override_token(self, source: str, replacement: str) -> G2PToken:
+    def _override_tokens(self, source: str, replacement: str) -> list[G2PToken]:
+        """A Chinese override is one token with the replacement's pinyin; any other override becomes the
+        tokens of its replacement text (``{"api": "a p i"}`` gives three English tokens)."""
         syllables: list[str] = []
         plain: list[str] = []
         for text, pinyin in [*read_hybrid(replacement), ("", None)]:
@@ -101,8 +103,9 @@ class SegmentAnalyzer:
             if pinyin is not None:
                 syllables.append(pinyin)
         if syllables or CJK_PATTERN.search(source):
-            return G2PToken(source, TokenKind.ZH, tuple(syllables))
-        return G2PToken(replacement, _kind_of(replacement))
+            return [G2PToken(source, TokenKind.ZH, tuple(syllables))]
+        pieces = re.findall(r"[A-Za-z0-9'\u00c0-\u024f]+|\s+|.", replacement)
+        return [G2PToken(piece, _kind_of(piece)) for piece in pieces]
 
 
 def _hybrid(token: G2PToken) -> str:
