@@ -20,6 +20,8 @@ import importlib
 import importlib.util
 import inspect
 import logging
+import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +54,10 @@ class Services:
     memory: MemoryControl
     metrics: ServingMetrics
     jobs: Any | None = None
+    #: Set by the app factory: warm-up requests through the HTTP layer, run before READY.
+    http_warmup: Callable[[], Awaitable[None]] | None = None
+    #: Requests carrying this token in ``X-Glmtts-Warmup`` pass the readiness gate (warm-up only).
+    warmup_token: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
     _start_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -89,7 +95,7 @@ class Services:
         self._start_task = asyncio.create_task(self._start_then_jobs())
 
     async def _start_then_jobs(self) -> None:
-        await start_service(self.tts)
+        await start_service(self.tts, self.http_warmup)
         if self.lifecycle.ready:
             self.worker.submit(self.memory.refresh)
             if self.jobs is not None and hasattr(self.jobs, "start"):

@@ -39,8 +39,8 @@ class ServeSettings(BaseSettings):
     max_text_chars: Annotated[int, Field(ge=1)] = 20_000
     seed: Annotated[int, Field(ge=0, lt=2**32)] = 42
     voice_cache_size: Annotated[int, Field(ge=1)] = 64
-    #: Warm-up rounds per shape class (the first pays one-time costs, later ones settle caches).
-    warmup_rounds: Annotated[int, Field(ge=0, le=10)] = 2
+    #: Warm-up rounds per request shape (0: only the engine's own warm-up, no HTTP warm-up).
+    warmup_rounds: Annotated[int, Field(ge=0, le=10)] = 1
     #: Load on the first request instead of at start-up, like upstream servers (benchmark baseline only).
     lazy: bool = False
     drain_timeout_s: Annotated[float, Field(ge=0)] = 30.0

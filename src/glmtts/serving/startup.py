@@ -2,9 +2,10 @@
 
 Warm-up goes through the same :class:`TTSService` path as real requests (worker queue, voice cache,
 encoders, streaming bridge), so nothing a request can hit is exercised for the first time by a user. Shape
-classes: short English and Chinese text in every output format, long multi-sentence text, a new prompt voice
-and the same voice again (cache hit), a stored voice if any, and streaming (first and steady chunks) in the
-incremental formats. Each class runs ``settings.warmup_rounds`` times.
+classes: short English and Chinese text, every output format (encoders), long multi-sentence text, a new
+prompt voice and the same voice again (cache hit), a stored voice if any, and streaming (first and steady
+chunks; wav and mp3). Each class runs ``settings.warmup_rounds`` times; then the app's HTTP warm-up sends
+the same kinds of requests through the HTTP layer.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from collections.abc import Awaitable, Callable
 
 import numpy as np
 
-from glmtts.audio import AudioFormat
+from glmtts.audio import AudioFormat, encode_audio
 from glmtts.engines.base import Engine, EngineInfo
-from glmtts.serving.encoding import INCREMENTAL_FORMATS
+from glmtts.serving.encoding import StreamEncoder
 from glmtts.serving.lifecycle import Phase
 from glmtts.serving.requests import PromptClip, SpeechRequest
 from glmtts.serving.service import TTSService
@@ -32,6 +33,7 @@ LONG_TEXT = (
     "第三句话是中文，用来检查中英混合的文本。 The fourth sentence closes the paragraph with a question? "
     "Finally, a fifth sentence makes sure several segments are synthesized one after another."
 )
+STREAM_TEXT = "The first part is short. The second part follows. The third part ends it."
 PROMPT_TEXT = "This is a short prompt used to warm up voice extraction."
 
 
@@ -71,6 +73,8 @@ class Warmup:
     def __init__(self, service: TTSService, rounds: int) -> None:
         self.service = service
         self.rounds = rounds
+        #: Steps run after the planned ones (the app adds its HTTP warm-up).
+        self.extra_steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
 
     def steps(self) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
@@ -78,8 +82,8 @@ class Warmup:
         ]
         stored = self.service.voices.list()
         for round_index in range(self.rounds):
-            for audio_format in AudioFormat:
-                steps.append((f"short/{audio_format.value}", self._synth(SHORT_EN, audio_format)))
+            steps.append(("short/en", self._synth(SHORT_EN, AudioFormat.WAV)))
+            steps.append(("formats", self._encode_formats))
             steps.append(("short/zh", self._synth(SHORT_ZH, AudioFormat.WAV)))
             steps.append(("long", self._synth(LONG_TEXT, AudioFormat.WAV)))
             prompt = synthetic_prompt(self.service.sample_rate, seed=round_index)
@@ -89,9 +93,18 @@ class Warmup:
                 steps.append(
                     ("voice/stored", self._synth(SHORT_EN, AudioFormat.WAV, voice=stored[0].voice_id))
                 )
-            for audio_format in sorted(INCREMENTAL_FORMATS, key=lambda f: f.value):
-                steps.append((f"stream/{audio_format.value}", self._stream(LONG_TEXT, audio_format)))
-        return steps
+            for audio_format in (AudioFormat.WAV, AudioFormat.MP3):
+                steps.append((f"stream/{audio_format.value}", self._stream(STREAM_TEXT, audio_format)))
+        return steps + self.extra_steps
+
+    async def _encode_formats(self) -> None:
+        """Encode real speech once in every output format (each encoder's first-use cost)."""
+        result = await self.service.synthesize(SpeechRequest(text=SHORT_EN, route="warmup"))
+        for audio_format in AudioFormat:
+            await asyncio.to_thread(encode_audio, result.samples, result.sample_rate, audio_format)
+            encoder = StreamEncoder(audio_format, result.sample_rate)
+            encoder.encode(result.samples[: result.sample_rate // 2])
+            encoder.finish()
 
     def _synth(
         self, text: str, audio_format: AudioFormat, prompt: PromptClip | None = None, voice: str | None = None
@@ -123,14 +136,23 @@ class Warmup:
             lifecycle.report_warmup(name)
 
 
-async def start_service(service: TTSService) -> None:
-    """INIT→LOADING→WARMING→READY; a failure is recorded in the lifecycle (phase FAILED)."""
+async def start_service(
+    service: TTSService, extra_warmup: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """INIT→LOADING→WARMING→READY; a failure is recorded in the lifecycle (phase FAILED).
+
+    ``extra_warmup`` runs after the engine/service warm-up, still before READY (the app passes its HTTP
+    warm-up here).
+    """
     lifecycle = service.lifecycle
     try:
         started = time.monotonic()
         await load_engine(service)
         lifecycle.set_phase(Phase.WARMING)
-        await Warmup(service, service.settings.warmup_rounds).run()
+        warmup = Warmup(service, service.settings.warmup_rounds)
+        if extra_warmup is not None and service.settings.warmup_rounds > 0:
+            warmup.extra_steps.append(("http", extra_warmup))
+        await warmup.run()
         lifecycle.set_phase(Phase.READY)
         _LOGGER.info("ready after %.2f s", time.monotonic() - started)
     except Exception as exc:  # boundary: start-up failure stops the server with the reason

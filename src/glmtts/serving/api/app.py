@@ -24,6 +24,7 @@ from glmtts.serving.api import admin, health, speech, voices
 from glmtts.serving.api.deps import require_api_key
 from glmtts.serving.api.errors import install_error_handlers
 from glmtts.serving.api.middleware import ObserveRequests
+from glmtts.serving.api.warmup_http import http_warmup
 from glmtts.serving.services import Services, build_services
 from glmtts.serving.settings import ServeSettings
 
@@ -69,6 +70,9 @@ def create_app(
         app.include_router(jobs_router, dependencies=api_key)
     if settings.ui:
         _mount_ui(app, services, ui_factory)
+    services.http_warmup = http_warmup(
+        app, services.warmup_token, settings.warmup_rounds, lambda: services.tts.sample_rate
+    )
     return app
 
 

@@ -13,6 +13,9 @@ from glmtts.engines.base import CancelToken
 from glmtts.errors import UnauthorizedError, UnsupportedMediaError
 from glmtts.serving.services import Services
 
+#: Header carrying the per-process warm-up token (see :mod:`glmtts.serving.api.warmup_http`).
+WARMUP_HEADER = "x-glmtts-warmup"
+
 T = TypeVar("T")
 DISCONNECT_POLL_S = 0.25
 
@@ -35,6 +38,9 @@ def require_api_key(request: Request) -> None:
 async def require_ready(request: Request) -> None:
     """Refuse with 503 until the server is ready (lazy mode: load now)."""
     services = get_services(request)
+    warmup = request.headers.get(WARMUP_HEADER)
+    if warmup is not None and hmac.compare_digest(warmup.encode(), services.warmup_token.encode()):
+        return
     services.tts.check_ready()
     await services.tts.ensure_loaded()
 

@@ -124,10 +124,15 @@ async def _prompt_from_form(services: Services, form: FormData) -> PromptClip | 
 
 async def _whole_response(request: Request, services: Services, speech: SpeechRequest) -> Response:
     result = await run_cancellable(request, lambda token: services.tts.synthesize(speech, cancel=token))
+    timings = result.timings
     headers = {
-        "X-Audio-Duration-S": f"{result.duration_s:.3f}",
-        "X-Time-To-First-Audio-S": f"{result.timings.first_audio_s:.4f}",
         "X-Request-Id": speech.request_id,
+        "X-Audio-Duration-S": f"{result.duration_s:.3f}",
+        "X-Time-To-First-Audio-S": f"{timings.first_audio_s:.4f}",
+        "X-Queue-Wait-S": f"{timings.queue_wait_s:.4f}",
+        "X-Voice-S": f"{timings.voice_s:.4f}",
+        "X-Voice-Cached": "true" if timings.voice_cached else "false",
+        "X-Synthesis-S": f"{timings.synth_s:.4f}",
     }
     return Response(result.audio, media_type=result.media_type, headers=headers)
 

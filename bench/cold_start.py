@@ -1,0 +1,330 @@
+"""Cold start and serving overhead of ``glmtts serve``, eager (load + warm-up before ready) vs ``--lazy``.
+
+One run prints, side by side:
+* T_ready: process start to ``/ready`` 200;
+* per request class (short text, long text, new voice, cached voice, streaming): the first request after
+  ready divided by the median warm latency — target <= 1.10 — for eager and lazy (loads on first request);
+* cached-voice overhead (voice resolution on the model thread, and end to end vs a built-in voice) against
+  re-extracting the prompt features — target <= 5 ms;
+* HTTP p50 / direct engine p50 at concurrency 1 — target <= 1.05;
+* streaming time to first audio / full latency for a 4-sentence text — target <= 0.30;
+* throughput at concurrency 1, 2, 4 with the count of 5xx answers (target 0);
+* RSS after 500 requests vs after 50 (flat).
+
+Usage: ``python bench/cold_start.py [--engine kokoro] [--n-warm 7] [--n-rss 500] [--json OUT]``
+(``--engine fake --engine-class tests.serving.serving_fake_engine:FakeEngine`` for a quick dry run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import soundfile as sf
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # the test fake engine lives under tests/
+    sys.path.append(str(REPO_ROOT))
+SHORT = "Hello, this is a short request."
+LONG = (
+    "The weather is lovely today, so we are going for a walk in the park. Many people are out running, and the "
+    "children are flying kites on the grass. 今天天气很好，我们去公园散步吧。 In the evening we will cook dinner "
+    "together and talk about the week."
+)
+FOUR_SENTENCES = (
+    "The first sentence starts the story. The second sentence adds a detail. "
+    "The third sentence moves things along. The fourth sentence brings it to an end."
+)
+TARGETS = {"first_over_warm": 1.10, "cached_voice_ms": 5.0, "http_over_direct": 1.05, "ttfa_over_full": 0.30}
+
+
+def prompt_clip(seed: int, sample_rate: int = 24000, duration_s: float = 3.0) -> bytes:
+    """A voiced-like WAV clip, different for each seed (a 'new voice')."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(duration_s * sample_rate)) / sample_rate
+    f0 = (100.0 + 80.0 * rng.random()) * (1.0 + 0.04 * np.sin(2 * np.pi * 4.0 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / sample_rate
+    wave = sum(np.sin(k * phase) * np.exp(-0.3 * k) for k in range(1, 20))
+    envelope = 0.3 + 0.7 * np.abs(np.sin(2 * np.pi * 2.5 * t))
+    samples = 0.25 * envelope * wave / np.max(np.abs(wave)) + 0.002 * rng.standard_normal(t.size)
+    buffer = io.BytesIO()
+    sf.write(buffer, samples.astype(np.float32), sample_rate, format="WAV")
+    return buffer.getvalue()
+
+
+class Server:
+    """``glmtts serve`` in a subprocess on a free port."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path, lazy: bool) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "glmtts", "serve", "--port", str(port), "--workdir", str(workdir),
+                   "--engine", args.engine, "--no-ui", "--max-queue", "64"]  # fmt: skip
+        if args.engine_class:
+            command += ["--engine-class", args.engine_class]
+        if args.ckpt:
+            command += ["--ckpt", str(args.ckpt)]
+        if lazy:
+            command.append("--lazy")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "src")])}
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.log = open(workdir / f"server-{'lazy' if lazy else 'eager'}.log", "wb")  # noqa: SIM115
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.client = httpx.Client(base_url=self.url, timeout=600)
+
+    def wait_ready(self, timeout_s: float = 900) -> float:
+        while time.monotonic() - self.started < timeout_s:
+            if self.process.poll() is not None:
+                raise SystemExit(f"server exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                if self.client.get("/ready", timeout=2).status_code == 200:
+                    return time.monotonic() - self.started
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise SystemExit("server not ready in time")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(60)
+        self.client.close()
+        self.log.close()
+
+
+def timed(call: Callable[[], httpx.Response]) -> tuple[float, httpx.Response]:
+    started = time.perf_counter()
+    response = call()
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise SystemExit(f"request failed: {response.status_code} {response.text[:200]}")
+    return elapsed, response
+
+
+def speech(client: httpx.Client, text: str, voice: str | None = None) -> httpx.Response:
+    body = {"input": text, "response_format": "wav", **({"voice": voice} if voice else {})}
+    return client.post("/v1/audio/speech", json=body)
+
+
+def tts_with_prompt(client: httpx.Client, text: str, clip: bytes) -> httpx.Response:
+    files = {"prompt_audio": ("prompt.wav", clip, "audio/wav")}
+    return client.post(
+        "/v1/tts", data={"text": text, "prompt_text": "A short prompt.", "format": "wav"}, files=files
+    )
+
+
+def first_byte_and_total(client: httpx.Client, text: str) -> tuple[float, float]:
+    started = time.perf_counter()
+    first = None
+    body = {"input": text, "response_format": "pcm", "stream": True}
+    with client.stream("POST", "/v1/audio/speech", json=body) as response:
+        for _ in response.iter_bytes():
+            first = first or time.perf_counter() - started
+    return first or 0.0, time.perf_counter() - started
+
+
+def request_classes(client: httpx.Client, seed_base: int) -> dict[str, Callable[[int], float]]:
+    """Each class: i -> seconds for its i-th request (new voice: a fresh clip every time)."""
+    cached_clip = prompt_clip(10_000 + seed_base)
+    return {
+        "short text": lambda i: timed(lambda: speech(client, SHORT))[0],
+        "long text": lambda i: timed(lambda: speech(client, LONG))[0],
+        "new voice": lambda i: timed(lambda: tts_with_prompt(client, SHORT, prompt_clip(seed_base + i)))[0],
+        "cached voice": lambda i: timed(lambda: tts_with_prompt(client, SHORT, cached_clip))[0],
+        "stream (ttfa)": lambda i: first_byte_and_total(client, FOUR_SENTENCES)[0],
+    }
+
+
+def first_vs_warm(server: Server, n_warm: int, seed_base: int) -> dict[str, dict[str, float]]:
+    """First request of each class after ready, then the median of ``n_warm`` more."""
+    classes = request_classes(server.client, seed_base)
+    firsts = {}
+    for name, run in classes.items():
+        if name == "cached voice":  # its first request must find the voice cached: prime with a 'new' one
+            timed(lambda: tts_with_prompt(server.client, SHORT, prompt_clip(10_000 + seed_base)))
+        firsts[name] = run(0)
+    result = {}
+    for name, run in classes.items():
+        warm = [run(i + 1) for i in range(n_warm)]
+        median = statistics.median(warm)
+        result[name] = {"first_s": firsts[name], "warm_median_s": median, "ratio": firsts[name] / median}
+    return result
+
+
+def voice_overhead(client: httpx.Client, n: int) -> dict[str, float]:
+    """Voice resolution on the model thread (server timing headers) and end-to-end deltas, in ms."""
+    clip = prompt_clip(777)
+    tts_with_prompt(client, SHORT, clip)
+    cached = [tts_with_prompt(client, SHORT, clip) for _ in range(n)]
+    fresh = [tts_with_prompt(client, SHORT, prompt_clip(5000 + i)) for i in range(n)]
+    builtin = [timed(lambda: speech(client, SHORT))[0] for _ in range(n)]
+    cached_e2e = [timed(lambda: tts_with_prompt(client, SHORT, clip))[0] for _ in range(n)]
+    ms = 1000.0
+    return {
+        "cached_voice_s_ms": ms * statistics.median(float(r.headers["x-voice-s"]) for r in cached),
+        "new_voice_s_ms": ms * statistics.median(float(r.headers["x-voice-s"]) for r in fresh),
+        "cached_e2e_minus_builtin_ms": ms * (statistics.median(cached_e2e) - statistics.median(builtin)),
+    }
+
+
+def direct_engine_p50(args: argparse.Namespace, n: int) -> float:
+    """p50 of engine.synthesize + WAV encoding in this process (what HTTP adds is measured against it)."""
+    from glmtts.audio import encode_audio
+    from glmtts.engines.base import EngineConfig, SynthesisOptions
+    from glmtts.engines.registry import create_engine, register_engine
+
+    if args.engine_class:
+        register_engine(args.engine, args.engine_class)
+    engine = create_engine(EngineConfig(name=args.engine, ckpt_dir=args.ckpt))
+    engine.load()
+    engine.warmup()
+    voice = engine.builtin_voice()
+    times = []
+    for _ in range(n + 2):
+        started = time.perf_counter()
+        encode_audio(engine.synthesize(SHORT, voice, SynthesisOptions()), engine.sample_rate, "wav")
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[2:])
+
+
+def throughput(client: httpx.Client, concurrency: int, n_requests: int) -> dict[str, float]:
+    def one(_: int) -> tuple[int, float]:
+        response = speech(client, SHORT)
+        return response.status_code, float(response.headers.get("x-audio-duration-s", 0))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(one, range(n_requests)))
+    elapsed = time.perf_counter() - started
+    audio_s = sum(seconds for _, seconds in results)
+    return {
+        "req_per_s": n_requests / elapsed,
+        "audio_s_per_s": audio_s / elapsed,
+        "n_5xx": sum(1 for status, _ in results if status >= 500),
+        "n_429": sum(1 for status, _ in results if status == 429),
+    }
+
+
+def rss_growth(client: httpx.Client, n_total: int) -> dict[str, float]:
+    texts = [SHORT, "Hi.", "你好。", "Numbers like 42 and 3.14 too."]
+    mib = 1024 * 1024
+    rss = {}
+    with ThreadPoolExecutor(2) as pool:
+        for start, stop in ((0, 50), (50, n_total)):
+            list(pool.map(lambda i: speech(client, texts[i % len(texts)]), range(start, stop)))
+            rss[stop] = client.get("/v1/status").json()["memory"]["process_rss_bytes"] / mib
+    return {"rss_50_mib": rss[50], f"rss_{n_total}_mib": rss[n_total], "ratio": rss[n_total] / rss[50]}
+
+
+def run_mode(args: argparse.Namespace, workdir: Path, lazy: bool) -> dict[str, Any]:
+    """Start a fresh server in one mode and measure readiness and first-vs-warm latency."""
+    server = Server(args, workdir / ("lazy" if lazy else "eager"), lazy)
+    try:
+        t_ready = server.wait_ready()
+        server.client.get("/health")  # the benchmark client's own first connection is not the server's cost
+        return {
+            "t_ready_s": t_ready,
+            "classes": first_vs_warm(server, args.n_warm, seed_base=100 if lazy else 0),
+        }
+    finally:
+        server.stop()
+
+
+def run_serving(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Overheads, streaming, throughput and memory on one eager server."""
+    server = Server(args, workdir / "serving", lazy=False)
+    try:
+        server.wait_ready()
+        client = server.client
+        http_p50 = statistics.median(timed(lambda: speech(client, SHORT))[0] for _ in range(args.n_warm * 3))
+        streams = [first_byte_and_total(client, FOUR_SENTENCES) for _ in range(args.n_warm)]
+        full = statistics.median(timed(lambda: speech(client, FOUR_SENTENCES))[0] for _ in range(args.n_warm))
+        result: dict[str, Any] = {
+            "http_p50_s": http_p50,
+            "voice": voice_overhead(client, args.n_warm),
+            "stream_ttfa_s": statistics.median(first for first, _ in streams),
+            "stream_total_s": statistics.median(total for _, total in streams),
+            "full_latency_s": full,
+            "throughput": {c: throughput(client, c, args.n_throughput) for c in (1, 2, 4)},
+            "rss": rss_growth(client, args.n_rss),
+        }
+    finally:
+        server.stop()
+    result["direct_p50_s"] = direct_engine_p50(args, args.n_warm * 3)
+    return result
+
+
+def report(modes: dict[str, dict[str, Any]], serving: dict[str, Any]) -> None:
+    print(f"{'':18}" + "".join(f"{m:>24}" for m in modes))
+    print(f"{'T_ready (s)':18}" + "".join(f"{r['t_ready_s']:>24.2f}" for r in modes.values()))
+    print(f"first / warm median (target <= {TARGETS['first_over_warm']:.2f}):")
+    for name in next(iter(modes.values()))["classes"]:
+        cells = "".join(
+            f"{r['classes'][name]['ratio']:>9.2f} ({r['classes'][name]['first_s'] * 1000:5.0f}/"
+            f"{r['classes'][name]['warm_median_s'] * 1000:5.0f} ms)"
+            for r in modes.values()
+        )
+        print(f"  {name:16}{cells}")
+    if not serving:
+        return
+    voice = serving["voice"]
+    print(f"cached voice on model thread: {voice['cached_voice_s_ms']:.2f} ms vs re-extracting "
+          f"{voice['new_voice_s_ms']:.1f} ms (target <= {TARGETS['cached_voice_ms']:.0f} ms); end to end vs "
+          f"built-in voice: {voice['cached_e2e_minus_builtin_ms']:+.1f} ms")  # fmt: skip
+    ratio = serving["http_p50_s"] / serving["direct_p50_s"]
+    print(f"HTTP p50 / direct engine p50: {serving['http_p50_s'] * 1000:.0f} / {serving['direct_p50_s'] * 1000:.0f} ms"
+          f" = {ratio:.3f} (target <= {TARGETS['http_over_direct']:.2f})")  # fmt: skip
+    ttfa_ratio = serving["stream_ttfa_s"] / serving["full_latency_s"]
+    print(f"streaming TTFA / full latency (4 sentences): {serving['stream_ttfa_s'] * 1000:.0f} / "
+          f"{serving['full_latency_s'] * 1000:.0f} ms = {ttfa_ratio:.2f} (target <= {TARGETS['ttfa_over_full']:.2f})")  # fmt: skip
+    for concurrency, row in serving["throughput"].items():
+        print(f"throughput c={concurrency}: {row['req_per_s']:.2f} req/s, {row['audio_s_per_s']:.2f} audio-s/s, "
+              f"5xx={row['n_5xx']}, 429={row['n_429']}")  # fmt: skip
+    rss = serving["rss"]
+    keys = [k for k in rss if k.startswith("rss_")]
+    print(f"RSS after {keys[0][4:-4]} / {keys[1][4:-4]} requests: {rss[keys[0]]:.0f} / {rss[keys[1]]:.0f} MiB "
+          f"(ratio {rss['ratio']:.3f})")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", default="kokoro")
+    parser.add_argument(
+        "--engine-class", help="register ENGINE as 'module:Class' (e.g. the test fake engine)"
+    )
+    parser.add_argument("--ckpt", type=Path)
+    parser.add_argument("--n-warm", type=int, default=7, help="warm requests per class (median)")
+    parser.add_argument("--n-throughput", type=int, default=16, help="requests per concurrency level")
+    parser.add_argument("--n-rss", type=int, default=500, help="requests before the second RSS reading")
+    parser.add_argument("--modes", default="eager,lazy", help="comma list of eager and/or lazy")
+    parser.add_argument("--skip-serving", action="store_true", help="only T_ready and first/warm ratios")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="glmtts-cold-") as tmp:
+        workdir = Path(tmp)
+        modes = {m: run_mode(args, workdir, lazy=m == "lazy") for m in args.modes.split(",")}
+        serving = {} if args.skip_serving else run_serving(args, workdir)
+    report(modes, serving)
+    if args.json:
+        args.json.write_text(json.dumps({"modes": modes, "serving": serving}, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

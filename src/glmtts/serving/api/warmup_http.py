@@ -1,0 +1,81 @@
+"""Warm the HTTP layer itself before READY: real requests through the app, in process (no socket).
+
+The engine warm-up (:mod:`glmtts.serving.startup`) exercises the model and the service; this one sends the
+request kinds users send — OpenAI JSON (whole, streamed, SSE), multipart with a prompt upload (new and
+cached), voices listing, status — through routing, validation, middleware and encoders, so a user's first
+request does not pay for first-time code paths either. Warm-up requests carry a per-process token that
+lets them past the readiness gate.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Awaitable, Callable
+
+import httpx
+import soundfile as sf
+from fastapi import FastAPI
+
+from glmtts.serving.api.deps import WARMUP_HEADER
+from glmtts.serving.startup import SHORT_EN, synthetic_prompt
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _clip_bytes(sample_rate: int, seed: int) -> bytes:
+    clip = synthetic_prompt(sample_rate, seed=seed)
+    buffer = io.BytesIO()
+    sf.write(buffer, clip.samples, clip.sample_rate, format="WAV")
+    return buffer.getvalue()
+
+
+def _requests(sample_rate: int, round_index: int) -> list[tuple[str, str, dict[str, object]]]:
+    clip = _clip_bytes(sample_rate, seed=1000 + round_index)
+    upload = {"files": {"prompt_audio": ("prompt.wav", clip, "audio/wav")}}
+    speech = "/v1/audio/speech"
+    return [
+        ("GET", "/v1/status", {}),
+        ("GET", "/v1/voices", {}),
+        ("POST", speech, {"json": {"input": SHORT_EN, "voice": "alloy", "response_format": "wav"}}),
+        ("POST", speech, {"json": {"input": SHORT_EN, "response_format": "mp3"}}),
+        ("POST", speech, {"json": {"input": SHORT_EN, "response_format": "pcm", "stream": True}}),
+        ("POST", speech, {"json": {"input": SHORT_EN, "response_format": "pcm", "stream_format": "sse"}}),
+        (
+            "POST",
+            "/v1/tts",
+            {"data": {"text": SHORT_EN, "prompt_text": "A prompt.", "format": "wav"}, **upload},
+        ),
+        (
+            "POST",
+            "/v1/tts",
+            {"data": {"text": SHORT_EN, "prompt_text": "A prompt.", "format": "wav"}, **upload},
+        ),
+        ("POST", "/v1/tts", {"data": {"text": SHORT_EN, "format": "wav", "stream": "true"}}),
+    ]
+
+
+def http_warmup(
+    app: FastAPI, token: str, rounds: int, sample_rate: Callable[[], int]
+) -> Callable[[], Awaitable[None]]:
+    """A coroutine function sending the warm-up requests through ``app`` (``rounds`` times)."""
+
+    async def run() -> None:
+        transport = httpx.ASGITransport(app=app)
+        headers = {WARMUP_HEADER: token}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://warmup", headers=headers
+        ) as client:
+            for round_index in range(rounds):
+                for method, path, kwargs in _requests(sample_rate(), round_index):
+                    response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
+                    if response.status_code != 200:
+                        _LOGGER.warning(
+                            "HTTP warm-up %s %s: %d %s",
+                            method,
+                            path,
+                            response.status_code,
+                            response.text[:200],
+                        )
+
+    return run
