@@ -111,6 +111,8 @@ EN_CASES = [
     ("Room 101", "room one hundred and one."),
     ("The year 2000.", "the year two thousand."),
     ("He's No. 1.", "he's number one."),
+    ("Call No.5 now.", "call number five now."),
+    ("No. I won't go.", "no. i won't go."),
     ("Mr. Smith & Mrs. Jones", "mister smith and missus jones."),
     ("x = y + 2", "x equals y plus two."),
     ("5-3=2", "five minus three equals two."),

@@ -29,7 +29,7 @@ ABBREVIATIONS = {
     "Dr.": "doctor", "Mr.": "mister", "Mrs.": "missus", "Ms.": "miss", "Prof.": "professor",
     "St.": "saint", "Jr.": "junior", "Sr.": "senior", "vs.": "versus", "etc.": "et cetera",
     "e.g.": "for example", "i.e.": "that is", "approx.": "approximately", "Inc.": "incorporated",
-    "Ltd.": "limited", "Co.": "company", "Mt.": "mount", "No.": "number",
+    "Ltd.": "limited", "Co.": "company", "Mt.": "mount",
 }  # fmt: skip
 _ABBREVIATION_PATTERN = re.compile(
     r"(?<![\w.])(" + "|".join(re.escape(a) for a in ABBREVIATIONS) + r")(?=\s|$)", re.IGNORECASE
@@ -200,6 +200,7 @@ NUMBER_RULES_EN: tuple[Rule, ...] = (
         _address,
     ),
     (re.compile(r"(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![\w])"), _scientific),
+    (re.compile(r"\b[Nn]o\.\s*(?=\d)"), lambda m: "number "),
     (re.compile(r"(\b[A-Z][a-z]+ )St\.(?=\s*(?:[^A-Za-z\s]|$|[a-z]))"), lambda m: m.group(1) + "street"),
     (re.compile(r"(?<![\d.])(\d+)'\s?(\d+)(?:\"|'')"), _feet_inches),
     (re.compile(r"(?<=\d)\s?[x×]\s?(?=\d)"), lambda m: " by "),
