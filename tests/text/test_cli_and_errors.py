@@ -57,6 +57,12 @@ def test_human_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert "phonemes: <|CH|><|ONG2|>新开始。" in out
 
 
+def test_words_option_shows_readings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["text", "--words", "我用iPhone去银行"]) == 0
+    out = capsys.readouterr().out
+    assert "  words:    " in out and "iPhone[en] 去(qu4) 银行(yin2 hang2)" in out
+
+
 def test_emoji_only_is_nothing_to_say(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["text", "😂😂👍"]) == 2
     assert capsys.readouterr().err.startswith("error: nothing to say")

@@ -10,7 +10,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from glmtts.text import Segment
 
 
 def register(subparsers: Any) -> None:
@@ -26,7 +29,19 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--dict", type=Path, metavar="FILE", help="a G2P_replace_dict.jsonl to use")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--no-split", action="store_true", help="keep the text as one segment")
+    parser.add_argument("--words", action="store_true", help="also show each word with its reading")
     parser.set_defaults(func=run)
+
+
+def describe_words(segment: Segment) -> str:
+    """``银行(yin2 hang2) 行长(hang2 zhang3) iPhone[en]``: words with their readings or kinds."""
+    parts = []
+    for token in segment.tokens:
+        if token.pinyin:
+            parts.append(f"{token.text}({' '.join(token.pinyin)})")
+        elif token.kind.value in ("en", "other"):
+            parts.append(f"{token.text}[{token.kind.value}]")
+    return " ".join(parts)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,4 +67,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"  pinyin:   {segment.pinyin}")
         if segment.phonemes is not None:
             print(f"  phonemes: {segment.phonemes}")
+        if args.words:
+            print(f"  words:    {describe_words(segment)}")
     return 0
