@@ -35,6 +35,7 @@ POLYPHONE_CASES = [
     ("这块地很大", "zhe4 kuai4 di4 hen3 da4"),
     ("他睡着了", "ta1 shui4 zhao2 le5"),
     ("别着急", "bie2 zhao2 ji2"),
+    ("他着了凉", "ta1 zhao2 le5 liang2"),
     ("看着我", "kan4 zhe5 wo3"),
     ("我们为人民服务", "wo3 men5 wei4 ren2 min2 fu2 wu4"),
     ("他被选为班长", "ta1 bei4 xuan3 wei2 ban1 zhang3"),

@@ -65,7 +65,7 @@ CONTEXT_RULES: dict[str, tuple[tuple[ContextRule, ...], str]] = {
         "de5",
     ),
     "地": ((_rule("di4", before=r"(?:[块片这那此该种在的土草荒空耕田大天外本各]|^)$"),), "de5"),
-    "着": ((_rule("zhao2", after=r"[急火凉迷]"), _rule("zhao2", before=r"[睡找猜]$")), "zhe5"),
+    "着": ((_rule("zhao2", after=r"了?[急火凉迷慌]"), _rule("zhao2", before=r"[睡找猜]$")), "zhe5"),
     "重": ((_rule("chong2", after=r"[新复来叠建返逢演申]"),), "zhong4"),
     "为": ((_rule("wei2", before=r"[成作认称视以约改变分化沦选评]$"),), "wei4"),
     "只": ((_rule("zhi1", before=f"[{_NUMERALS}]$"),), "zhi3"),
