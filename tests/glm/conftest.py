@@ -36,3 +36,13 @@ def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from glmtts.engines.glm.make_tiny import make_tiny_checkpoint
 
     return make_tiny_checkpoint(tmp_path_factory.mktemp("glm_tiny") / "ckpt")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _single_torch_thread():
+    """One intra-op thread: tiny models gain nothing from more, and spinning threads stall a busy machine."""
+    torch = pytest.importorskip("torch")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

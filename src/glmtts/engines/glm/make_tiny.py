@@ -242,19 +242,11 @@ def write_campplus(path: Path, seed: int) -> None:
     path.write_bytes(model.SerializeToString())
 
 
-def synthetic_prompt(sample_rate: int = 24000, duration_s: float = 2.0) -> np.ndarray:
-    """A voice-like clip: a gliding harmonic tone in syllable-shaped bursts (no recorded speech)."""
-    time_s = np.arange(int(sample_rate * duration_s)) / sample_rate
-    f0 = 140.0 + 25.0 * np.sin(2 * np.pi * 1.5 * time_s)
-    phase = 2 * np.pi * np.cumsum(f0) / sample_rate
-    wave = sum((0.6 / harmonic) * np.sin(harmonic * phase) for harmonic in range(1, 8))
-    envelope = np.clip(np.sin(np.pi * 4.0 * time_s) ** 2 + 0.1, 0.0, 1.0)
-    return (0.3 * wave * envelope / np.max(np.abs(wave))).astype(np.float32)
-
-
 def write_default_prompt(directory: Path) -> None:
     """The built-in voice's prompt clip and transcript."""
     import soundfile
+
+    from glmtts.engines.glm.voice import synthetic_prompt
 
     soundfile.write(str(directory / "default_prompt.wav"), synthetic_prompt(), 24000, subtype="FLOAT")
     (directory / "default_prompt.txt").write_text("这是一个测试。\n", encoding="utf-8")

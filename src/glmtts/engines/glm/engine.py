@@ -1,0 +1,229 @@
+"""The ``glm`` engine: GLM-TTS zero-shot voice cloning behind the common :class:`Engine` contract.
+
+Build it with ``EngineConfig(name="glm", ckpt_dir=DIR, device=..., dtype=...)``. ``DIR`` is the official
+checkpoint (``huggingface-cli download zai-org/GLM-TTS --local-dir DIR`` plus ``campplus.onnx``) or a tiny
+one from ``python -m glmtts.engines.glm.make_tiny DIR``. ``EngineConfig.extra`` may hold
+``sample_rate`` (only 24000, the HiFT vocoder, is supported), ``voice_cache_size`` (default 32) and
+``min_token_ratio`` / ``max_token_ratio`` (speech tokens per target text token, upstream 2 and 20).
+
+:meth:`GlmEngine.load` loads every component eagerly (text tokenizer, LLM, speech tokenizer, speaker
+encoder, prompt-mel extractor, flow + vocoder, text frontend). :meth:`GlmEngine.warmup` runs a short
+streamed synthesis with a freshly prepared synthetic voice.
+
+Built-in voice: ``default`` exists when the checkpoint directory holds ``default_prompt.wav`` (and
+optionally ``default_prompt.txt`` with its transcript); tiny checkpoints get a synthetic one. The official
+checkpoint ships no prompt clip (upstream's examples are CC BY-NC), so there :meth:`builtin_voice` raises
+:class:`UnknownVoiceError` and callers pass a prompt clip; drop a ``default_prompt.wav`` into the
+checkpoint directory to get a default voice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from glmtts.engines.base import (
+    AudioChunk,
+    CancelToken,
+    Engine,
+    EngineConfig,
+    ProgressCallback,
+    SynthesisOptions,
+    Voice,
+)
+from glmtts.engines.glm.checkpoint import (
+    CheckpointLayout,
+    discover_layout,
+    file_bytes,
+    resolve_device,
+    resolve_dtype,
+)
+from glmtts.errors import InvalidOptionError, NotReadyError, UnknownVoiceError
+
+if TYPE_CHECKING:
+    from glmtts.engines.glm.pipeline import GlmPipeline
+    from glmtts.engines.glm.voice import VoiceEncoder
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_VOICE = "default"
+SUPPORTED_SAMPLE_RATES = (24000,)
+
+
+class GlmEngine(Engine):
+    """GLM-TTS: LLM speech tokens -> flow DiT mel -> HiFT waveform, streamed block by block."""
+
+    name = "glm"
+
+    def __init__(self, config: EngineConfig) -> None:
+        super().__init__(config)
+        rate = int(config.extra.get("sample_rate", 24000))
+        if rate not in SUPPORTED_SAMPLE_RATES:
+            raise InvalidOptionError(
+                f"unsupported sample rate {rate} Hz for the glm engine; supported: 24000 (HiFT). "
+                "The 32 kHz Vocos2D vocoder is not supported yet"
+            )
+        self._sample_rate = rate
+        self._layout: CheckpointLayout | None = None
+        self._pipeline: GlmPipeline | None = None
+        self._voices: VoiceEncoder | None = None
+        self._builtin: Voice | None = None
+
+    @property
+    def sample_rate(self) -> int:
+        return self._sample_rate
+
+    def load(self, progress: ProgressCallback | None = None) -> None:
+        """Load every component on ``config.device`` in ``config.dtype``."""
+        started = time.perf_counter()
+        layout = discover_layout(self.config.ckpt_dir)
+        device, dtype = resolve_device(self.config.device), resolve_dtype(self.config.dtype)
+        _set_threads(self.config.n_threads)
+        report = _ProgressReporter(layout, progress)
+        from glmtts.engines.glm.pipeline import load_components
+
+        components = load_components(layout, device, dtype, self.config, self._sample_rate, report)
+        self._pipeline, self._voices = components.pipeline, components.voices
+        self._layout = layout
+        self._builtin = None
+        _LOGGER.info(
+            "glm engine loaded from %s on %s/%s in %.1f s",
+            layout.root,
+            device,
+            dtype,
+            time.perf_counter() - started,
+        )
+
+    def warmup(self) -> None:
+        """Prepare a synthetic voice and stream a short sentence through every stage."""
+        from glmtts.engines.glm.voice import synthetic_prompt
+
+        started = time.perf_counter()
+        voice = self.prepare_voice(synthetic_prompt(self._sample_rate), self._sample_rate, "你好。")
+        n_samples = sum(
+            chunk.samples.size for chunk in self.stream("你好，欢迎。", voice, SynthesisOptions(seed=0))
+        )
+        _LOGGER.info("glm warm-up: %d samples in %.2f s", n_samples, time.perf_counter() - started)
+
+    def builtin_voices(self) -> tuple[str, ...]:
+        layout = self._layout or _quiet_layout(self.config.ckpt_dir)
+        return (DEFAULT_VOICE,) if layout is not None and layout.default_prompt_wav is not None else ()
+
+    def builtin_voice(self, name: str | None = None) -> Voice:
+        """The ``default`` voice made from the checkpoint's ``default_prompt.wav`` (see the module docstring)."""
+        layout = self._require_layout()
+        if name not in (None, DEFAULT_VOICE) or layout.default_prompt_wav is None:
+            available = ", ".join(self.builtin_voices()) or "none: pass a prompt clip"
+            raise UnknownVoiceError(
+                f"unknown glm voice {name or DEFAULT_VOICE!r} (built-in voices: {available})"
+            )
+        if self._builtin is None:
+            from glmtts.audio import read_audio
+
+            samples, rate = read_audio(layout.default_prompt_wav)
+            text_path = layout.default_prompt_text
+            text = text_path.read_text(encoding="utf-8").strip() if text_path is not None else None
+            prepared = self.prepare_voice(samples, rate, text)
+            self._builtin = Voice(DEFAULT_VOICE, self.name, text, builtin=True, features=prepared.features)
+        return self._builtin
+
+    def prepare_voice(self, samples: np.ndarray, sample_rate: int, prompt_text: str | None = None) -> Voice:
+        """Voice features of a prompt clip, computed once per distinct clip and transcript."""
+        voices = self._require_voices()
+        digest, features = voices.encode(samples, sample_rate, prompt_text)
+        return Voice(
+            f"glm-{digest[:16]}", self.name, prompt_text, builtin=False, features=features.to_arrays()
+        )
+
+    def stream(
+        self,
+        text: str,
+        voice: Voice,
+        options: SynthesisOptions,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[AudioChunk]:
+        """Yield audio as soon as each block of speech tokens has been turned into sound."""
+        from glmtts.engines.glm.voice import VoiceFeatures
+
+        pipeline = self._require_pipeline()
+        if voice.engine != self.name:
+            raise UnknownVoiceError(f"voice {voice.voice_id!r} belongs to engine {voice.engine!r}, not glm")
+        if options.speed != 1.0:
+            raise InvalidOptionError("the glm engine does not support speed control; use speed 1.0")
+        if len(text) > options.max_chars:
+            from glmtts.errors import TextTooLongError
+
+            raise TextTooLongError(
+                f"text has {len(text)} characters; at most {options.max_chars} are accepted"
+            )
+        features = VoiceFeatures.from_arrays(voice.features, self._sample_rate)
+        return pipeline.stream(text, features, options, cancel)
+
+    def release(self) -> int:
+        freed = self._voices.clear() if self._voices is not None else 0
+        self._builtin = None
+        return freed
+
+    def memory_bytes(self) -> dict[str, int]:
+        pipeline = self._pipeline
+        if pipeline is None:
+            return {}
+        return {
+            "llm": _module_bytes(pipeline.lm.model),
+            "flow": _module_bytes(pipeline.token2wav.flow.dit),
+            "vocoder": _module_bytes(pipeline.token2wav.vocoder.model),
+        }
+
+    def _require_pipeline(self) -> GlmPipeline:
+        if self._pipeline is None:
+            raise NotReadyError("the glm engine is not loaded; call load() first")
+        return self._pipeline
+
+    def _require_voices(self) -> VoiceEncoder:
+        if self._voices is None:
+            raise NotReadyError("the glm engine is not loaded; call load() first")
+        return self._voices
+
+    def _require_layout(self) -> CheckpointLayout:
+        if self._layout is None:
+            raise NotReadyError("the glm engine is not loaded; call load() first")
+        return self._layout
+
+
+class _ProgressReporter:
+    """Calls the load progress callback with bytes read so far, per component."""
+
+    def __init__(self, layout: CheckpointLayout, callback: ProgressCallback | None) -> None:
+        self.callback = callback
+        self.done = 0
+        self.total = file_bytes(layout.root.rglob("*")) + file_bytes([layout.campplus_path])
+
+    def __call__(self, component: str, paths: list[Path]) -> None:
+        self.done += file_bytes(paths)
+        if self.callback is not None:
+            self.callback(component, min(self.done, self.total), self.total)
+
+
+def _quiet_layout(ckpt_dir: Path | None) -> CheckpointLayout | None:
+    from glmtts.errors import CheckpointError
+
+    try:
+        return discover_layout(ckpt_dir)
+    except CheckpointError:
+        return None
+
+
+def _set_threads(n_threads: int) -> None:
+    import torch
+
+    if n_threads > 0 and torch.get_num_threads() != n_threads:
+        torch.set_num_threads(n_threads)
+
+
+def _module_bytes(module: Any) -> int:
+    return int(sum(p.numel() * p.element_size() for p in module.parameters()))
