@@ -55,6 +55,7 @@ def _register_run(actions: Any) -> None:
 
 
 def run_local(args: argparse.Namespace) -> int:
+    from glmtts.jobs.input import PromptResolver, parse_batch_input
     from glmtts.jobs.layout import JobLayout, JobOptions, content_job_id, validate_job_id
     from glmtts.jobs.local import load_engine, open_local_job, run_local_job
     from glmtts.jobs.runner import RunnerSettings
@@ -64,6 +65,9 @@ def run_local(args: argparse.Namespace) -> int:
     data = _read_input(args.file)
     job_id = validate_job_id(args.job_id) if args.job_id else content_job_id(args.file, data)
     layout = JobLayout.for_local(args.out)
+    roots = [args.root] if args.root else [args.file.resolve().parent, Path.cwd()]
+    parse_batch_input(data, PromptResolver(roots))  # whole-file errors before the (slow) engine load
+    describe = frontend_describer()  # loads in the background while the engine loads
     engine = load_engine(args.engine, ckpt_dir=args.ckpt, device=args.device, engine_class=args.engine_class)
     voices = _voice_library(args, engine.name or args.engine)
     with JobStore(layout.db_path) as store:
@@ -72,7 +76,7 @@ def run_local(args: argparse.Namespace) -> int:
             layout,
             job_id,
             data,
-            roots=[args.root] if args.root else [args.file.resolve().parent, Path.cwd()],
+            roots=roots,
             options=JobOptions(seed=args.seed, phoneme=args.phoneme),
             voice_exists=lambda name: (
                 name in engine.builtin_voices() or (voices is not None and name in voices)
@@ -86,7 +90,7 @@ def run_local(args: argparse.Namespace) -> int:
                 job_id,
                 archive_path=layout.archive_path(job_id),
                 settings=RunnerSettings(max_attempts=args.max_attempts),
-                describe_text=frontend_describer(),
+                describe_text=describe,
                 on_item=progress.update,
             )
     print(f"{job.job_id}: {job.n_done} done, {job.n_failed} failed -> {layout.archive_path(job_id)}")

@@ -132,6 +132,11 @@ class JobManager:
         self._wakeup.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                _LOGGER.warning(
+                    "batch item still running after %.0f s; leaving the job store open", timeout_s
+                )
+                return
             self._thread = None
         if self._store is not None:
             self._store.close()

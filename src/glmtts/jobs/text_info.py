@@ -8,6 +8,7 @@ from the shared text frontend when it is installed; :func:`describe_plain` is th
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,20 +35,34 @@ def describe_plain(text: str, phoneme: bool = False) -> TextDescription:
 
 
 def frontend_describer() -> TextDescriber:
-    """A describer backed by :class:`glmtts.text.TextFrontend`, or :func:`describe_plain` without it."""
+    """A describer backed by :class:`glmtts.text.TextFrontend`, or :func:`describe_plain` without it.
+
+    The frontend (jieba, pypinyin) loads on a background thread right away, so it overlaps with the engine
+    load; the first description waits for it.
+    """
     try:
         from glmtts.text import FrontendConfig, TextFrontend
     except ImportError:
         _LOGGER.debug("text frontend unavailable; recording plain text")
         return describe_plain
     frontend: Any = TextFrontend(FrontendConfig())
-    loaded: list[bool] = []
+    load_errors: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            frontend.load()
+        except Exception as exc:  # boundary: without a frontend the job records plain text
+            _LOGGER.warning("text frontend failed to load (%s); recording plain text", exc)
+            load_errors.append(exc)
+
+    loader = threading.Thread(target=load, name="glmtts-jobs-frontend", daemon=True)
+    loader.start()
 
     def describe(text: str, phoneme: bool = False) -> TextDescription:
+        loader.join()
+        if load_errors:
+            return describe_plain(text, phoneme)
         try:
-            if not loaded:
-                frontend.load()
-                loaded.append(True)
             result = frontend.analyze(text, phoneme=phoneme)
         except Exception as exc:  # boundary: text the frontend rejects fails later, in the engine
             _LOGGER.debug("frontend could not describe %r: %s", text[:40], exc)
