@@ -52,7 +52,9 @@ def fake_settings(workdir: Path, **overrides: Any) -> Any:
 class ServerProcess:
     """``glmtts serve`` in a subprocess on a free port; stops it (SIGTERM) on close."""
 
-    def __init__(self, workdir: Path, args: list[str], env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, args: list[str], env: Mapping[str, str] | None = None, timeout_s: float = 30.0
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "server.log"
@@ -75,7 +77,7 @@ class ServerProcess:
         ]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=full_env)
-        self.client = httpx.Client(base_url=self.url, timeout=30.0)
+        self.client = httpx.Client(base_url=self.url, timeout=timeout_s)
 
     def wait_listening(self, timeout_s: float = 60.0) -> None:
         self._wait(lambda r: True, timeout_s)
@@ -103,7 +105,7 @@ class ServerProcess:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(30)
+                self.process.wait(90)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)

@@ -1,0 +1,81 @@
+"""End to end on the real default engine: ``glmtts serve --engine kokoro`` in a subprocess.
+
+Key paths only (the fake-engine tests cover the rest): /ready 503 then 200, the OpenAI SDK gets playable
+speech, and streaming delivers audio before synthesis ends.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from openai import OpenAI
+
+from tests.serving.audio_checks import decode, decode_streamed_wav, level_dbfs
+from tests.serving.serving_support import ServerProcess
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("glmtts.engines.kokoro") is None, reason="kokoro engine not available"
+    ),
+]
+STORY = "The sun rose. Birds began to sing. 早上好。"
+
+
+@pytest.fixture(scope="module")
+def kokoro(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = ServerProcess(
+        tmp_path_factory.mktemp("kokoro"),
+        ["--engine", "kokoro", "--no-ui", "--warmup-rounds", "0"],
+        timeout_s=300,
+    )
+    server.wait_listening(120)
+    yield server
+    assert server.close() == 0, server.log()
+
+
+def _speech_like(samples: np.ndarray, sample_rate: int) -> None:
+    assert len(samples) / sample_rate > 0.8 and level_dbfs(samples) > -35
+    frames = samples[: len(samples) // 480 * 480].reshape(-1, 480)
+    frame_db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
+    assert np.percentile(frame_db, 90) - np.percentile(frame_db, 10) > 15  # syllables and pauses, not a tone
+
+
+def test_ready_503_then_200(kokoro: ServerProcess) -> None:
+    early = kokoro.client.get("/ready")
+    assert early.status_code == 503 and early.json()["phase"] in ("init", "loading", "warming")
+    assert kokoro.client.post("/v1/audio/speech", json={"input": "Hi."}).status_code == 503
+    kokoro.wait_ready(600)
+    status = kokoro.client.get("/v1/status").json()
+    assert status["engine"] == "kokoro" and status["phase"] == "ready" and status["builtin_voices"]
+
+
+def test_openai_sdk_gets_playable_speech(kokoro: ServerProcess) -> None:
+    kokoro.wait_ready(600)
+    client = OpenAI(base_url=f"{kokoro.url}/v1", api_key="unused")
+    audio = client.audio.speech.create(
+        model="glmtts", voice="alloy", input="Hello, how are you?", response_format="wav"
+    )
+    samples, sample_rate = decode(audio.content)
+    _speech_like(samples, sample_rate)
+
+
+def test_streaming_delivers_audio_before_synthesis_ends(kokoro: ServerProcess) -> None:
+    kokoro.wait_ready(600)
+    started = time.monotonic()
+    first_at = None
+    body = b""
+    with kokoro.client.stream(
+        "POST", "/v1/audio/speech", json={"input": STORY, "response_format": "wav", "stream": True}
+    ) as response:
+        assert response.status_code == 200
+        for data in response.iter_bytes():
+            first_at = first_at or time.monotonic() - started
+            body += data
+    total_s = time.monotonic() - started
+    assert first_at is not None and first_at < 0.7 * total_s, (first_at, total_s)
+    _speech_like(decode_streamed_wav(body), 24000)
