@@ -149,3 +149,11 @@ def test_sample_rate_setting_resamples_outputs(tmp_path, job_root, fake_engine: 
     JobRunner(store, DirectEngineCall(fake_engine), RunnerSettings(sample_rate=24_000)).run("job1")
     info = sf.info(out_dir / "x.wav")
     assert info.samplerate == 24_000 and info.duration > 0.1
+
+
+def test_prompt_errors_name_the_clip_relative_to_the_job_root(tmp_path, job_root, fake_engine: FakeEngine):
+    store, _ = _make_job(tmp_path, job_root, [item("n", "text.", "prompts/not_audio.wav")])
+    JobRunner(store, DirectEngineCall(fake_engine)).run("job1")
+    error = store.items("job1")[0].error
+    assert error is not None and error.error_type == "invalid_audio"
+    assert "prompts/not_audio.wav" in error.message and str(tmp_path) not in error.message

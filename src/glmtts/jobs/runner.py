@@ -34,6 +34,7 @@ from glmtts.errors import (
     ConflictError,
     EngineError,
     GlmttsError,
+    InvalidAudioError,
     NotReadyError,
     OverloadedError,
     RequestTimeoutError,
@@ -276,7 +277,7 @@ class JobRunner:
         if isinstance(cached, GlmttsError):
             raise cached
         try:
-            voice = self._prepare_voice(item, context.token)
+            voice = self._prepare_voice(context.job, item, context.token)
         except GlmttsError as exc:
             if exc.kind == "input":
                 context.voices[key] = exc
@@ -284,9 +285,9 @@ class JobRunner:
         context.voices[key] = voice
         return voice
 
-    def _prepare_voice(self, item: ItemRecord, token: CancelToken) -> Voice:
+    def _prepare_voice(self, job: JobRecord, item: ItemRecord, token: CancelToken) -> Voice:
         if item.prompt_path is not None:
-            samples, sample_rate = read_audio(item.prompt_path)
+            samples, sample_rate = _read_prompt(job, item.prompt_path)
             text = item.prompt_text
             return self.engine_call(
                 lambda engine: engine.prepare_voice(samples, sample_rate, text), cancel=token
@@ -319,6 +320,18 @@ class _EventCancelToken(CancelToken):
     def raise_if_cancelled(self) -> None:
         if self._job_event.is_set():
             raise CancelledError("the job was cancelled")
+
+
+def _read_prompt(job: JobRecord, path: str) -> tuple[np.ndarray, int]:
+    """Decode a prompt clip; errors name it relative to the job root (no server paths in results)."""
+    try:
+        return read_audio(path)
+    except InvalidAudioError as exc:
+        try:
+            shown = str(Path(path).relative_to(job.root.resolve()))
+        except ValueError:
+            shown = Path(path).name
+        raise InvalidAudioError(exc.message.replace(path, shown)) from None
 
 
 def _builtin_voice(engine: Engine, name: str) -> Voice:
