@@ -1,13 +1,13 @@
-"""Build the WebUI (a ``gradio.Blocks``) over a server's services, and mount it at ``/ui``.
+"""Build the WebUI (a ``gradio.Blocks``) over a server's services.
 
-``build_ui(services)`` is the factory :func:`glmtts.serving.api.app.create_app` picks up; ``mount_ui`` mounts it
-on a FastAPI app (what ``create_app`` does with the factory). Each tab lives in
-its own module and calls the same services as the HTTP API: one engine, one model worker.
+``build_ui(services)`` is the factory :func:`glmtts.serving.api.app.create_app` mounts at ``/ui``. Each tab
+lives in its own module and calls the same services as the HTTP API: one engine, one model worker.
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,13 +15,11 @@ from glmtts.ui.context import Refresh, UiContext
 
 if TYPE_CHECKING:
     import gradio
-    from fastapi import FastAPI
 
     from glmtts.serving.services import Services
 
 _LOGGER = logging.getLogger(__name__)
 
-UI_PATH = "/ui"
 TITLE = "glmtts"
 
 
@@ -80,6 +78,8 @@ def build_ui(services: Services) -> gradio.Blocks:
                 api_visibility="private",
             )
     blocks.queue(default_concurrency_limit=2)
+    weakref.finalize(blocks, context.scratch.cleanup)  # also runs at interpreter exit
+    _LOGGER.debug("WebUI built; scratch files in %s", context.scratch.root)
     return blocks
 
 
@@ -87,10 +87,3 @@ def _safe(compute: Callable[[], Any]) -> Callable[[], Any]:
     from glmtts.ui.errors import ui_handler
 
     return ui_handler(compute)
-
-
-def mount_ui(app: FastAPI, services: Services, path: str = UI_PATH) -> FastAPI:
-    """Mount :func:`build_ui` at ``path`` of ``app`` (client-side rendering)."""
-    import gradio as gr
-
-    return gr.mount_gradio_app(app, build_ui(services), path=path, ssr_mode=False)

@@ -122,10 +122,12 @@ class SynthesizeHandler:
         stream = self.services.tts.open_stream(request)
         sample_rate = self.services.tts.sample_rate
         pieces: list[bytes] = []
-        for data in stream:
-            pieces.append(data)
-            chunk = np.frombuffer(data, dtype="<i2")
-            yield (sample_rate, chunk), gr.skip(), gr.skip(), "streaming…"
+        try:
+            for data in stream:
+                pieces.append(data)
+                yield (sample_rate, np.frombuffer(data, dtype="<i2")), gr.skip(), gr.skip(), "streaming…"
+        finally:
+            stream.cancel()  # stops the synthesis if the page went away mid-stream; no-op once finished
         samples = pcm16_to_float(b"".join(pieces))
         audio = encode_audio(samples, sample_rate, audio_format)
         timings = stream.timings or Timings()
