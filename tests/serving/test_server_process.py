@@ -106,6 +106,24 @@ def test_streaming_sends_first_audio_before_synthesis_ends(server: ServerProcess
     assert len(samples) / 24000 > 2.0 and level_dbfs(samples) > -25
 
 
+def test_client_disconnect_cancels_synthesis(server: ServerProcess) -> None:
+    server.wait_ready()
+    twenty_sentences = " ".join(f"Sentence number {i}." for i in range(20))  # 20 x 0.2 s = 4 s of work
+    with (
+        httpx.Client(base_url=server.url, timeout=30) as client,
+        client.stream(
+            "POST",
+            "/v1/audio/speech",
+            json={"input": twenty_sentences, "response_format": "pcm", "stream": True},
+        ) as response,
+    ):
+        next(response.iter_bytes())
+    disconnected = time.monotonic()
+    while server.client.get("/v1/status").json()["queue"]["busy"]:
+        time.sleep(0.05)
+    assert time.monotonic() - disconnected < 2.0  # stopped long before the 4 s of remaining synthesis
+
+
 def test_full_queue_gives_429_and_server_stays_ready(server: ServerProcess) -> None:
     server.wait_ready()
     statuses: list[int] = []

@@ -45,6 +45,8 @@ class ServeSettings(BaseSettings):
     lazy: bool = False
     drain_timeout_s: Annotated[float, Field(ge=0)] = 30.0
     ui: bool = True
+    #: ``--no-ui`` / ``GLMTTS_NO_UI=1``: the same as ``ui=False``.
+    no_ui: bool = False
     log_requests: bool = True
 
     @field_validator("api_key")
@@ -65,6 +67,10 @@ class ServeSettings(BaseSettings):
             dictionary_path=dictionary if dictionary.is_file() else None,
             extra=dict(self.engine_options),
         )
+
+    @property
+    def ui_enabled(self) -> bool:
+        return self.ui and not self.no_ui
 
     @property
     def voices_dir(self) -> Path:

@@ -3,7 +3,7 @@
 Routers: probes (``/health``, ``/ready``, ``/metrics``) and ``/v1/*`` (behind the optional API key):
 status, speech, voices, pronunciations + admin, and batch jobs when ``glmtts.serving.api.jobs`` exists
 (its ``build_router(services)`` is included). The Gradio UI is mounted at ``/ui`` when ``settings.ui`` is
-on and a UI factory is available: ``ui_factory(services) -> gradio.Blocks``; without an explicit factory,
+on (and ``no_ui`` off) and a UI factory is available: ``ui_factory(services) -> gradio.Blocks``; without an explicit factory,
 ``glmtts.ui.app:build_ui`` is used if that module exists. ``/`` then redirects to ``/ui``.
 """
 
@@ -68,7 +68,7 @@ def create_app(
     jobs_router = _jobs_router(services)
     if jobs_router is not None:
         app.include_router(jobs_router, dependencies=api_key)
-    if settings.ui:
+    if settings.ui_enabled:
         _mount_ui(app, services, ui_factory)
     services.http_warmup = http_warmup(
         app, services.warmup_token, settings.warmup_rounds, lambda: services.tts.sample_rate
