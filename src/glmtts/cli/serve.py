@@ -29,6 +29,7 @@ _FIELDS = (
     "device",
     "dtype",
     "workdir",
+    "cache_dir",
     "api_key",
     "max_queue",
     "max_batch_queue",
@@ -56,6 +57,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--workdir", type=Path, help="state directory: voices, dictionary, jobs (default ./glmtts-data)"
     )
+    parser.add_argument("--cache-dir", type=Path, help="model/text caches (default: the user cache dir)")
     parser.add_argument("--api-key", help="require 'Authorization: Bearer KEY' on /v1/*")
     parser.add_argument(
         "--max-queue", type=int, help="interactive requests allowed to wait (default 16); more get 429"
@@ -64,7 +66,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--request-timeout-s", type=float, help="per-request timeout counted from enqueue")
     parser.add_argument("--max-upload-bytes", type=int, help="upload size limit (default 20 MiB)")
     parser.add_argument("--max-prompt-s", type=float, help="longest prompt clip accepted (default 30 s)")
-    parser.add_argument("--warmup-rounds", type=int, help="warm-up rounds per request shape (default 2)")
+    parser.add_argument("--warmup-rounds", type=int, help="warm-up rounds per request shape (default 1; 0 = engine only)")
     parser.add_argument("--seed", type=int, help="default seed (default 42)")
     parser.add_argument(
         "--no-ui", dest="ui", action="store_false", default=None, help="do not mount the WebUI"

@@ -30,6 +30,8 @@ class ServeSettings(BaseSettings):
     dtype: str = "float32"
     n_threads: Annotated[int, Field(ge=1, le=256)] = 2
     workdir: Path = Path("glmtts-data")
+    #: Compiled model/text caches; None: the engine's default (the user cache dir, shared by all runs).
+    cache_dir: Path | None = None
     api_key: str | None = None
     max_queue: Annotated[int, Field(ge=1, le=100_000)] = 16
     max_batch_queue: Annotated[int, Field(ge=1, le=1_000_000)] = 256
@@ -63,7 +65,7 @@ class ServeSettings(BaseSettings):
             device=self.device,
             dtype=self.dtype,
             n_threads=self.n_threads,
-            cache_dir=self.workdir / "cache",
+            cache_dir=self.cache_dir,
             dictionary_path=dictionary if dictionary.is_file() else None,
             extra=dict(self.engine_options),
         )
