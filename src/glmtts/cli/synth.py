@@ -48,7 +48,9 @@ def register(subparsers: Any) -> None:
         "--format", help="wav, flac, mp3, opus or pcm (default: from the file suffix, else wav)"
     )
     parser.add_argument(
-        "--phoneme", action="store_true", help="phoneme mode: apply the pronunciation dictionary"
+        "--phoneme",
+        action="store_true",
+        help="phoneme mode (glm engine; kokoro always reads pinyin with the dictionary applied)",
     )
     parser.add_argument("--dict", type=Path, help="pronunciation dictionary (G2P_replace_dict.jsonl)")
     parser.add_argument(

@@ -8,7 +8,7 @@ coarse, measurable ways:
    spectral envelope are to the prompt's (a softmax over those distances), and the weighted pack is used.
 2. **WORLD matching** (``pyworld``): every synthesized chunk is analysed into F0, spectral envelope and
    aperiodicity; log-F0 mean and spread are mapped onto the prompt's, the envelope's frequency axis is
-   scaled by a formant factor fitted to the prompt, a smoothed spectral tilt/EQ (at most ±12 dB) is
+   scaled by a formant factor fitted to the prompt, a smoothed spectral tilt/EQ (at most ±18 dB) is
    applied, and the chunk is resynthesized.
 
 Timbre details, accent, rhythm and recording character beyond a long-term EQ are *not* transferred. All
@@ -31,9 +31,11 @@ _LOGGER = logging.getLogger(__name__)
 FRAME_PERIOD_MS = 5.0
 #: Band (Hz) where envelopes are compared and the formant factor is fitted.
 FIT_BAND_HZ = (100.0, 5000.0)
-WARP_GRID = np.round(np.arange(0.80, 1.2501, 0.01), 3)
-MAX_TILT_DB = 12.0
-TILT_SMOOTHING_HZ = 600.0
+WARP_GRID = np.round(np.arange(0.75, 1.3501, 0.01), 3)
+#: Envelope detail finer than this (Hz) counts as formant structure when fitting the formant factor.
+TREND_WIDTH_HZ = 1500.0
+MAX_TILT_DB = 18.0
+TILT_SMOOTHING_HZ = 300.0
 #: Bounds of the F0 spread ratio, so a monotone or very lively prompt does not distort the output.
 F0_SPREAD_RATIO = (0.6, 1.8)
 _MIN_VOICED_FRAMES = 20
@@ -106,20 +108,34 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b) / denominator if denominator > 0 else 0.0
 
 
+def _smooth(values: np.ndarray, width_hz: float, sample_rate: int) -> np.ndarray:
+    """Moving average over ``width_hz`` of a per-bin curve (edges padded with their end values)."""
+    bin_hz = (sample_rate / 2.0) / (len(values) - 1)
+    width = max(3, round(width_hz / bin_hz) | 1)
+    padded = np.pad(values, width // 2, mode="edge")
+    return np.convolve(padded, np.ones(width) / width, mode="valid")
+
+
 def fit_warp(source: np.ndarray, target: np.ndarray, sample_rate: int) -> float:
-    """The formant factor that best aligns ``source``'s mean log envelope with ``target``'s."""
+    """The formant factor that best aligns the formant structure of two mean log envelopes.
+
+    The broad trend (tilt, recording colour) is removed first, so that it cannot pull the fit; the tilt is
+    matched separately by :func:`fit_tilt_db`.
+    """
     band = _band_bins(source.shape[-1], sample_rate)
-    scores = [_correlation(warp_envelope(source, float(a))[band], target[band]) for a in WARP_GRID]
+    target_detail = target - _smooth(target, TREND_WIDTH_HZ, sample_rate)
+    scores = []
+    for alpha in WARP_GRID:
+        warped = warp_envelope(source, float(alpha))
+        detail = warped - _smooth(warped, TREND_WIDTH_HZ, sample_rate)
+        scores.append(_correlation(detail[band], target_detail[band]))
     return float(WARP_GRID[int(np.argmax(scores))])
 
 
 def fit_tilt_db(source: np.ndarray, target: np.ndarray, sample_rate: int) -> np.ndarray:
-    """A smooth EQ curve (dB per bin, mean zero over the fit band, at most ±12 dB) from source to target."""
+    """A smooth EQ curve (dB per bin, mean zero over the fit band, at most ±18 dB) from source to target."""
     difference_db = (target - source) * (10.0 / np.log(10.0))
-    bin_hz = (sample_rate / 2.0) / (len(source) - 1)
-    width = max(3, round(TILT_SMOOTHING_HZ / bin_hz) | 1)
-    padded = np.pad(difference_db, width // 2, mode="edge")
-    smooth = np.convolve(padded, np.ones(width) / width, mode="valid")
+    smooth = _smooth(difference_db, TILT_SMOOTHING_HZ, sample_rate)
     band = _band_bins(len(source), sample_rate)
     smooth = smooth - smooth[band].mean()
     return np.clip(smooth, -MAX_TILT_DB, MAX_TILT_DB)
