@@ -82,6 +82,15 @@ def test_root_redirects_to_the_ui_and_synthesis_shows_audio(
     page.screenshot(path=str(artifacts_dir / "ui-synthesize.png"), full_page=True)
 
 
+def test_bad_input_shows_a_readable_message(page: Any, artifacts_dir: Path) -> None:
+    open_tab(page, "Synthesize")
+    page.locator("#synth-text textarea").fill("   ")
+    page.locator("#synth-button").click()
+    page.get_by_text("text is empty").first.wait_for()
+    page.screenshot(path=str(artifacts_dir / "ui-error.png"), full_page=True)
+    assert "Traceback" not in page.content()
+
+
 def test_batch_of_three_lines_offers_the_zip(page: Any, tmp_path: Path, artifacts_dir: Path) -> None:
     lines = [
         {"uttid": f"line{i}", "voice": "fake_f", "syn_text": f"Batch line number {i}."} for i in (1, 2, 3)

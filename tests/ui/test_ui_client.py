@@ -177,17 +177,20 @@ def test_pronunciation_edit_and_preview(client: Client) -> None:
 
 
 def test_system_status_and_memory_controls(client: Client) -> None:
-    status, _requests = client.predict(api_name="/status")
+    status, _syntheses, _requests = client.predict(api_name="/status")
     assert "**ready**" in status and "fake · cpu · float32" in status
     message, *_ = client.predict(api_name="/release_memory")
     assert "the engine freed **4.0 KiB**" in message
-    message, status, _requests = client.predict(api_name="/sleep")
+    message, status, *_tables = client.predict(api_name="/sleep")
     assert "now **sleeping**" in message and "976.6 KiB freed" in message
     with pytest.raises(AppError, match="sleeping"):
         synthesize(client, "Asleep.")
-    message, status, _requests = client.predict(api_name="/wake")
+    message, status, *_tables = client.predict(api_name="/wake")
     assert "now **ready**" in message and "**ready**" in status
     assert synthesize(client, "Awake again.")[2].endswith(".wav")
+    _status, syntheses, _requests = client.predict(api_name="/status")
+    ui_row = next(row for row in syntheses["data"] if row[0] == "/ui")
+    assert ui_row[1] >= 1 and 0 < ui_row[2] < 30
 
 
 def test_interactive_requests_are_not_starved_by_a_batch_job(

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 REQUEST_COLUMNS = ["route", "method", "status", "count"]
+SYNTHESIS_COLUMNS = ["route", "syntheses", "mean time to first audio (s)"]
 API_ROUTE_PREFIXES = ("/v1/", "/health", "/ready", "/metrics")
 AUTO_REFRESH_S = 3.0
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
@@ -74,6 +75,21 @@ def request_rows(services: Services) -> list[list[Any]]:
     return sorted(rows, key=lambda row: -row[3])
 
 
+def synthesis_rows(services: Services) -> list[list[Any]]:
+    """Syntheses so far by route (HTTP routes and ``/ui``) with their mean time to first audio."""
+    totals: dict[str, dict[str, float]] = {}
+    for family in services.metrics.ttfa.collect():
+        for sample in family.samples:
+            if sample.name.endswith(("_count", "_sum")):
+                route_totals = totals.setdefault(sample.labels["route"], {})
+                route_totals[sample.name.rsplit("_", 1)[1]] = sample.value
+    rows = [
+        [route, int(t.get("count", 0)), round(t.get("sum", 0.0) / t["count"], 3) if t.get("count") else ""]
+        for route, t in totals.items()
+    ]
+    return sorted(rows, key=lambda row: -row[1])
+
+
 def describe_release(report: Mapping[str, Any]) -> str:
     return (
         f"Cleared memory: the engine freed **{format_bytes(report['freed_bytes'])}** "
@@ -109,27 +125,29 @@ def build_system_tab(context: UiContext) -> list[Refresh]:
         sleep_button = gr.Button("Sleep")
         wake_button = gr.Button("Wake")
     action_result = gr.Markdown(elem_id="system-action")
-    requests = gr.Dataframe(headers=REQUEST_COLUMNS, label="HTTP API requests served", interactive=False)
+    with gr.Row():
+        syntheses = gr.Dataframe(headers=SYNTHESIS_COLUMNS, label="Syntheses by route", interactive=False)
+        requests = gr.Dataframe(headers=REQUEST_COLUMNS, label="HTTP API requests served", interactive=False)
     timer = gr.Timer(AUTO_REFRESH_S, active=False)
 
-    def refresh() -> tuple[str, list[list[Any]]]:
-        return describe_status(services.status()), request_rows(services)
+    def refresh() -> tuple[str, list[list[Any]], list[list[Any]]]:
+        return describe_status(services.status()), synthesis_rows(services), request_rows(services)
 
     @ui_handler
-    async def release() -> tuple[str, str, list[list[Any]]]:
+    async def release() -> tuple[Any, ...]:
         report = await services.memory.release()
         _LOGGER.info("UI cleared memory: %s", report)
         return (describe_release(report), *refresh())
 
     @ui_handler
-    async def sleep() -> tuple[str, str, list[list[Any]]]:
+    async def sleep() -> tuple[Any, ...]:
         return (describe_phase_change("Sleeping", await services.memory.sleep()), *refresh())
 
     @ui_handler
-    async def wake() -> tuple[str, str, list[list[Any]]]:
+    async def wake() -> tuple[Any, ...]:
         return (describe_phase_change("Woke up", await services.memory.wake()), *refresh())
 
-    outputs = [status, requests]
+    outputs = [status, syntheses, requests]
     refresh_button.click(refresh, None, outputs, api_name="status")
     timer.tick(refresh, None, outputs, show_progress="hidden", api_visibility="private")
     auto_refresh.change(lambda on: gr.Timer(active=bool(on)), auto_refresh, timer, api_visibility="private")
