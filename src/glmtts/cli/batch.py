@@ -23,7 +23,7 @@ DEFAULT_OUT = Path("outputs") / "batch"
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "batch", help="batch jobs from a JSONL file", description=__doc__.split("\n\n")[0]
+        "batch", help="batch jobs from a JSONL file", description="Run batch jobs here or on a server."
     )
     actions = parser.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
     _register_run(actions)

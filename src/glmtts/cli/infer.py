@@ -26,7 +26,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "infer",
         help="upstream-compatible inference over examples/<data>.jsonl",
-        description=__doc__.split("\n\n")[0],
+        description="Synthesize <examples-dir>/<data>.jsonl into outputs/pretrain<exp_name>/<data>/ (WAVs and "
+        "text_compare.jsonl), like upstream glmtts_inference.py.",
     )
     parser.add_argument("--data", default="example_zh", help="basename of <examples-dir>/<data>.jsonl")
     parser.add_argument(
@@ -38,8 +39,22 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--no_cache", "--no-cache", dest="use_cache", action="store_false", help="disable the cache"
     )
-    parser.add_argument("--phoneme", "--use_phoneme", "--use-phoneme", dest="phoneme", action="store_true")
-    parser.add_argument("--sample_rate", "--sample-rate", type=int, default=24000, choices=(24000, 32000))
+    parser.add_argument(
+        "--phoneme",
+        "--use_phoneme",
+        "--use-phoneme",
+        dest="phoneme",
+        action="store_true",
+        help="hybrid phoneme input",
+    )
+    parser.add_argument(
+        "--sample_rate",
+        "--sample-rate",
+        type=int,
+        default=24000,
+        choices=(24000, 32000),
+        help="output rate in Hz",
+    )
     parser.add_argument("--examples-dir", "--examples_dir", type=Path, default=Path("examples"))
     parser.add_argument("--output-dir", "--output_dir", type=Path, default=Path("outputs"))
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0, as upstream)")
