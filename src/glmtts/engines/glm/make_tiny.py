@@ -79,20 +79,28 @@ def _merge(word: tuple[bytes, ...], pair: tuple[bytes, bytes]) -> tuple[bytes, .
     return tuple(merged)
 
 
-def write_tokenizer(directory: Path) -> None:
-    """Rank table + added tokens in the official formats (``tokenizer.model``, ``tokenizer_config.json``)."""
+def write_tokenizer(
+    directory: Path,
+    n_text_ids: int = N_TEXT_IDS,
+    audio_start: int = N_TEXT_IDS + 24,
+    n_audio: int = N_AUDIO_TOKENS,
+) -> None:
+    """Rank table + added tokens in the official formats (``tokenizer.model``, ``tokenizer_config.json``).
+
+    Text and phoneme ids fill ``[0, n_text_ids)``, the specials start at ``n_text_ids`` (``<|endoftext|>``)
+    and ``<|audio_0..n_audio-1|>`` start at ``audio_start``; the real layout is 59246 / 61498 / 32768.
+    """
     from glmtts.engines.glm.tokenizer import GLM4_SPLIT_PATTERN
     from glmtts.text.phonemes import VALID_TOKENS
 
     phonemes = [f"<|{token}|>" for token in sorted(VALID_TOKENS)]
-    n_ranks = N_TEXT_IDS - len(phonemes)
+    n_ranks = n_text_ids - len(phonemes)
     ranks = train_byte_bpe(_CORPUS, n_ranks, GLM4_SPLIT_PATTERN)
     for index in range(len(ranks), n_ranks):
         ranks[f"<|UNUSED_pad_{index}|>".encode()] = index
     added = {token: n_ranks + index for index, token in enumerate(phonemes)}
-    added.update({token: N_TEXT_IDS + index for index, token in enumerate(SPECIAL_TOKENS)})
-    audio_start = N_TEXT_IDS + 24
-    added.update({f"<|audio_{index}|>": audio_start + index for index in range(N_AUDIO_TOKENS)})
+    added.update({token: n_text_ids + index for index, token in enumerate(SPECIAL_TOKENS)})
+    added.update({f"<|audio_{index}|>": audio_start + index for index in range(n_audio)})
     directory.mkdir(parents=True, exist_ok=True)
     lines = [
         f"{base64.b64encode(token).decode()} {rank}"

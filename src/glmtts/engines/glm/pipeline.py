@@ -76,6 +76,45 @@ class _SegmentHistory:
         return text, speech
 
 
+@dataclass
+class _StreamStats:
+    """Counters of one request, logged once at the end."""
+
+    started: float
+    n_tokens: int = 0
+    n_samples: int = 0
+    first_audio_s: float | None = None
+
+    def observe(
+        self, chunks: Generator[AudioChunk, None, list[int]]
+    ) -> Generator[AudioChunk, None, list[int]]:
+        """Pass ``chunks`` through, counting samples and the time to the first audio."""
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration as stop:
+                return stop.value
+            if chunk.samples.size and self.first_audio_s is None:
+                self.first_audio_s = time.perf_counter() - self.started
+            self.n_samples += chunk.samples.size
+            yield chunk
+
+    def log(self, n_chars: int, n_segments: int, sample_rate: int) -> None:
+        elapsed = time.perf_counter() - self.started
+        audio_s = self.n_samples / sample_rate
+        _LOGGER.info(
+            "glm synthesis: %d chars, %d segment(s), %d speech tokens, %.2f s audio in %.2f s "
+            "(first audio %.2f s, RTF %.2f)",
+            n_chars,
+            n_segments,
+            self.n_tokens,
+            audio_s,
+            elapsed,
+            self.first_audio_s if self.first_audio_s is not None else elapsed,
+            elapsed / max(audio_s, 1e-9),
+        )
+
+
 class GlmPipeline:
     """Runs text segments through the LLM and token-to-wave stages for one voice."""
 
@@ -118,17 +157,19 @@ class GlmPipeline:
         cancel: CancelToken | None = None,
     ) -> Iterator[AudioChunk]:
         """Yield audio chunks of ``text`` in ``voice`` as they become final."""
+        started = time.perf_counter()
         segments = self.segment_texts(text, options)
         history = _SegmentHistory()
-        started = time.perf_counter()
+        stats = _StreamStats(started)
         for index, text_ids in enumerate(segments):
             is_last_segment = index == len(segments) - 1
-            tokens = yield from self._segment(
-                index, text_ids, voice, options, history, is_last_segment, cancel
+            tokens = yield from stats.observe(
+                self._segment(index, text_ids, voice, options, history, is_last_segment, cancel)
             )
+            stats.n_tokens += len(tokens)
             if options.use_cache:
                 history.entries.append((text_ids, tokens))
-        _LOGGER.debug("synthesized %d segment(s) in %.2f s", len(segments), time.perf_counter() - started)
+        stats.log(len(text), len(segments), self.token2wav.sample_rate)
 
     def _segment(
         self,
