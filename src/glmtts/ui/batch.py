@@ -69,6 +69,7 @@ class BatchHandler:
         self.manager = manager
 
     def submit(self, jsonl_path: str | None, zip_path: str | None, seed: Any, phoneme: bool) -> JobRecord:
+        """Queue a job from the uploaded files; bad lines become failed items, a bad file raises."""
         if not jsonl_path:
             raise InvalidBatchError("upload a JSONL file: one object per line with at least syn_text")
         limit = self.manager.input_limits.max_bytes
@@ -87,6 +88,35 @@ class BatchHandler:
 
     def recent_job_ids(self) -> list[str]:
         return [job.job_id for job in self.manager.list_jobs(limit=20)]
+
+    # ------------------------------------------------------------------ Gradio events
+    def view(self, job_id: str | None) -> tuple[str, Any, Any, Any]:
+        """Progress, item table, archive (once finished) and whether the poll timer stays on."""
+        import gradio as gr
+
+        job_id = (job_id or "").strip()
+        if not job_id:
+            return "No job yet.", gr.skip(), gr.skip(), gr.Timer(active=False)
+        record = self.manager.get(job_id)
+        finished = record.state.finished
+        archive_file = self.archive(job_id) if finished else None
+        rows = item_rows(self.manager.items(job_id))
+        return describe_job(record), rows, archive_file, gr.Timer(active=not finished)
+
+    def submit_event(
+        self, jsonl_path: str | None, zip_path: str | None, seed: Any, phoneme: bool
+    ) -> tuple[Any, ...]:
+        """Submit, select the new job in the picker and show it."""
+        import gradio as gr
+
+        record = self.submit(jsonl_path, zip_path, seed, phoneme)
+        picker = gr.update(choices=self.recent_job_ids(), value=record.job_id)
+        return (picker, *self.view(record.job_id))
+
+    def cancel_event(self, job_id: str | None) -> tuple[Any, ...]:
+        if job_id:
+            self.manager.cancel(job_id)
+        return self.view(job_id)
 
 
 def build_batch_tab(context: UiContext) -> list[Refresh]:
@@ -120,37 +150,13 @@ def build_batch_tab(context: UiContext) -> list[Refresh]:
     archive = gr.File(label="Results (zip)", interactive=False, elem_id="batch-archive")
     timer = gr.Timer(POLL_INTERVAL_S, active=False)
 
-    def view(job_id: str | None) -> tuple[str, Any, Any, Any]:
-        """Progress, items, archive (once finished) and whether to keep polling."""
-        job_id = (job_id or "").strip()
-        if not job_id:
-            return "No job yet.", gr.skip(), gr.skip(), gr.Timer(active=False)
-        record = manager.get(job_id)
-        finished = record.state.finished
-        archive_file = handler.archive(job_id) if finished else None
-        return (
-            describe_job(record),
-            item_rows(manager.items(job_id)),
-            archive_file,
-            gr.Timer(active=not finished),
-        )
-
-    @ui_handler
-    def submit(
-        jsonl_path: str | None, zip_path: str | None, seed_value: Any, phoneme_value: bool
-    ) -> tuple[Any, ...]:
-        record = handler.submit(jsonl_path, zip_path, seed_value, phoneme_value)
-        return (gr.update(choices=handler.recent_job_ids(), value=record.job_id), *view(record.job_id))
-
-    @ui_handler
-    def cancel(job_id: str | None) -> tuple[Any, ...]:
-        if job_id:
-            manager.cancel(job_id)
-        return view(job_id)
-
     outputs = [progress, items, archive, timer]
-    submit_button.click(submit, [jsonl, prompts, seed, phoneme], [job, *outputs], api_name="batch_submit")
-    cancel_button.click(cancel, job, outputs, api_name="batch_cancel")
-    job.input(ui_handler(view), job, outputs, show_progress="hidden", api_name="batch_status")
-    timer.tick(ui_handler(view), job, outputs, show_progress="hidden", api_visibility="private")
+    view = ui_handler(handler.view)
+    submit_inputs = [jsonl, prompts, seed, phoneme]
+    submit_button.click(
+        ui_handler(handler.submit_event), submit_inputs, [job, *outputs], api_name="batch_submit"
+    )
+    cancel_button.click(ui_handler(handler.cancel_event), job, outputs, api_name="batch_cancel")
+    job.input(view, job, outputs, show_progress="hidden", api_name="batch_status")
+    timer.tick(view, job, outputs, show_progress="hidden", api_visibility="private")
     return [Refresh(lambda: gr.update(choices=handler.recent_job_ids()), [job])]

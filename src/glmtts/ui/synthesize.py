@@ -99,6 +99,30 @@ class SynthesizeHandler:
             route=UI_ROUTE,
         )
 
+    def synthesize(
+        self,
+        text: str,
+        source: str,
+        voice: str | None,
+        prompt_clip: str | None,
+        prompt_text: str,
+        seed: float,
+        speed: float,
+        phoneme: bool,
+        audio_format: str,
+        stream: bool,
+        sampling: str,
+        temperature: float,
+        top_k: float,
+        top_p: float,
+    ) -> Iterator[tuple[Any, Any, Any, str]]:
+        """The Gradio event (``/synthesize``): with ``stream`` the audio plays while it is made."""
+        form = SynthesisForm(
+            text, source, voice, prompt_clip, prompt_text, seed, speed, phoneme, audio_format, stream,
+            sampling, temperature, top_k, top_p,
+        )  # fmt: skip
+        yield from self.run(form)
+
     def run(self, form: SynthesisForm) -> Iterator[tuple[Any, Any, Any, str]]:
         """Yield (stream chunk, playback file, download file, timings) updates."""
         audio_format = build_format(form.audio_format or "wav")
@@ -149,84 +173,69 @@ class SynthesizeHandler:
         )
 
 
-def build_synthesize_tab(context: UiContext) -> list[Refresh]:
-    """Create the tab inside the current Blocks; return what to refresh when the page or tab opens."""
+def _speaker_inputs(context: UiContext) -> list[Any]:
+    """Text, speaker source, voice, prompt clip and its transcript; the source toggles what is shown."""
     import gradio as gr
 
-    handler = SynthesizeHandler(context)
-    settings = context.services.settings
-    with gr.Row():
-        with gr.Column(scale=3):
-            text = gr.Textbox(label="Text", value=EXAMPLE_TEXT, lines=4, max_lines=12, elem_id="synth-text")
-            with gr.Group():
-                source = gr.Radio([SOURCE_VOICE, SOURCE_PROMPT], value=SOURCE_VOICE, label="Speaker from")
-                voice = gr.Dropdown(
-                    voice_choices(context.services),
-                    label="Voice",
-                    allow_custom_value=True,
-                    elem_id="synth-voice",
-                )
-                prompt_audio = gr.Audio(
-                    sources=["upload", "microphone"], type="filepath", label="Prompt clip", visible=False
-                )
-                prompt_text = gr.Textbox(label="Prompt transcript (optional)", visible=False)
-        with gr.Column(scale=2):
-            with gr.Row():
-                seed = gr.Number(settings.seed, label="Seed", precision=0, minimum=0)
-                speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed")
-            with gr.Row():
-                audio_format = gr.Dropdown([f.value for f in AudioFormat], value="wav", label="Output format")
-                phoneme = gr.Checkbox(False, label="Phoneme mode (uses the pronunciation dictionary)")
-                stream = gr.Checkbox(True, label="Stream playback")
-            with gr.Accordion("Sampling", open=False, visible=context.engine_has_sampling()):
-                sampling = gr.Dropdown(list(SAMPLING_STRATEGIES), value="ras", label="Strategy")
-                temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
-                top_k = gr.Slider(1, 100, value=25, step=1, label="Top-k")
-                top_p = gr.Slider(0.05, 1.0, value=0.8, step=0.05, label="Top-p")
-            button = gr.Button("Synthesize", variant="primary", elem_id="synth-button")
-    stream_audio = gr.Audio(label="Streamed playback", streaming=True, autoplay=True, interactive=False)
-    with gr.Row():
-        result_audio = gr.Audio(label="Result", type="filepath", interactive=False, elem_id="synth-result")
-        download = gr.File(label="Download", interactive=False, elem_id="synth-download")
-    timings = gr.Markdown(elem_id="synth-timings")
+    text = gr.Textbox(label="Text", value=EXAMPLE_TEXT, lines=4, max_lines=12, elem_id="synth-text")
+    with gr.Group():
+        source = gr.Radio([SOURCE_VOICE, SOURCE_PROMPT], value=SOURCE_VOICE, label="Speaker from")
+        choices = voice_choices(context.services)
+        voice = gr.Dropdown(choices, label="Voice", allow_custom_value=True, elem_id="synth-voice")
+        prompt_audio = gr.Audio(
+            sources=["upload", "microphone"], type="filepath", label="Prompt clip", visible=False
+        )
+        prompt_text = gr.Textbox(label="Prompt transcript (optional)", visible=False)
 
     def show_prompt_fields(choice: str) -> tuple[Any, Any, Any]:
         is_prompt = choice == SOURCE_PROMPT
         return gr.update(visible=not is_prompt), gr.update(visible=is_prompt), gr.update(visible=is_prompt)
 
     source.change(show_prompt_fields, source, [voice, prompt_audio, prompt_text], show_progress="hidden")
+    return [text, source, voice, prompt_audio, prompt_text]
 
-    @ui_handler
-    def synthesize(
-        text: str,
-        source: str,
-        voice: str | None,
-        prompt_clip: str | None,
-        prompt_text: str,
-        seed: float,
-        speed: float,
-        phoneme: bool,
-        audio_format: str,
-        stream: bool,
-        sampling: str,
-        temperature: float,
-        top_k: float,
-        top_p: float,
-    ) -> Iterator[tuple[Any, Any, Any, str]]:
-        """Synthesize ``text``; with ``stream`` the audio plays while it is made."""
-        form = SynthesisForm(
-            text, source, voice, prompt_clip, prompt_text, seed, speed, phoneme, audio_format, stream,
-            sampling, temperature, top_k, top_p,
-        )  # fmt: skip
-        yield from handler.run(form)
 
-    inputs = [text, source, voice, prompt_audio, prompt_text, seed, speed, phoneme, audio_format, stream]
-    inputs += [sampling, temperature, top_k, top_p]
+def _option_inputs(context: UiContext) -> list[Any]:
+    """Seed, speed, phoneme mode, format, streaming, and sampling (shown for engines that sample)."""
+    import gradio as gr
+
+    with gr.Row():
+        seed = gr.Number(context.services.settings.seed, label="Seed", precision=0, minimum=0)
+        speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed")
+    with gr.Row():
+        phoneme = gr.Checkbox(False, label="Phoneme mode (uses the pronunciation dictionary)")
+        audio_format = gr.Dropdown([f.value for f in AudioFormat], value="wav", label="Output format")
+        stream = gr.Checkbox(True, label="Stream playback")
+    with gr.Accordion("Sampling", open=False, visible=context.engine_has_sampling()):
+        sampling = gr.Dropdown(list(SAMPLING_STRATEGIES), value="ras", label="Strategy")
+        temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
+        top_k = gr.Slider(1, 100, value=25, step=1, label="Top-k")
+        top_p = gr.Slider(0.05, 1.0, value=0.8, step=0.05, label="Top-p")
+    return [seed, speed, phoneme, audio_format, stream, sampling, temperature, top_k, top_p]
+
+
+def build_synthesize_tab(context: UiContext) -> list[Refresh]:
+    """Create the tab inside the current Blocks; return what to refresh when the page or tab opens."""
+    import gradio as gr
+
+    handler = SynthesizeHandler(context)
+    with gr.Row():
+        with gr.Column(scale=3):
+            speaker = _speaker_inputs(context)
+        with gr.Column(scale=2):
+            options = _option_inputs(context)
+            button = gr.Button("Synthesize", variant="primary", elem_id="synth-button")
+    stream_audio = gr.Audio(label="Streamed playback", streaming=True, autoplay=True, interactive=False)
+    with gr.Row():
+        result_audio = gr.Audio(label="Result", type="filepath", interactive=False, elem_id="synth-result")
+        download = gr.File(label="Download", interactive=False, elem_id="synth-download")
+    timings = gr.Markdown(elem_id="synth-timings")
     button.click(
-        synthesize,
-        inputs,
+        ui_handler(handler.synthesize),
+        [*speaker, *options],
         [stream_audio, result_audio, download, timings],
         api_name="synthesize",
-        concurrency_limit=settings.max_queue,
+        concurrency_limit=context.services.settings.max_queue,
     )
+    voice = speaker[2]
     return [Refresh(lambda: gr.update(choices=voice_choices(context.services)), [voice])]
