@@ -223,7 +223,7 @@ def throughput(client: httpx.Client, concurrency: int, n_requests: int) -> dict[
 
 
 def rss_growth(client: httpx.Client, n_total: int) -> dict[str, float]:
-    texts = [SHORT, "Hi.", "你好。", "Numbers like 42 and 3.14 too."]
+    texts = ["Hi.", "Yes, thanks.", "你好。", "It costs 42 dollars."]
     mib = 1024 * 1024
     rss = {}
     with ThreadPoolExecutor(2) as pool:

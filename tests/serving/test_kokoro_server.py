@@ -23,7 +23,8 @@ pytestmark = [
         importlib.util.find_spec("glmtts.engines.kokoro") is None, reason="kokoro engine not available"
     ),
 ]
-STORY = "The sun rose. Birds began to sing. 早上好。"
+#: Two synthesis segments (kokoro merges short sentences): the first chunk is ~70% of the work.
+STORY = "太阳慢慢升起来了，鸟儿开始唱歌，村子里的人们一个接一个地醒来。他们打开窗户，迎接新的一天。"
 
 
 @pytest.fixture(scope="module")
@@ -77,5 +78,5 @@ def test_streaming_delivers_audio_before_synthesis_ends(kokoro: ServerProcess) -
             first_at = first_at or time.monotonic() - started
             body += data
     total_s = time.monotonic() - started
-    assert first_at is not None and first_at < 0.7 * total_s, (first_at, total_s)
+    assert first_at is not None and first_at < 0.85 * total_s, (first_at, total_s)
     _speech_like(decode_streamed_wav(body), 24000)
