@@ -256,7 +256,7 @@ def write_default_prompt(directory: Path) -> None:
 
     from glmtts.engines.glm.voice import synthetic_prompt
 
-    soundfile.write(str(directory / "default_prompt.wav"), synthetic_prompt(), 24000, subtype="FLOAT")
+    soundfile.write(str(directory / "default_prompt.wav"), synthetic_prompt(), 24000, subtype="PCM_16")
     (directory / "default_prompt.txt").write_text("这是一个测试。\n", encoding="utf-8")
 
 
