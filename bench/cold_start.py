@@ -84,6 +84,8 @@ class Server:
         if lazy:
             command.append("--lazy")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "src")])}
+        if args.engine_options:
+            env["GLMTTS_ENGINE_OPTIONS"] = args.engine_options
         workdir.mkdir(parents=True, exist_ok=True)
         self.log = open(workdir / f"server-{'lazy' if lazy else 'eager'}.log", "wb")  # noqa: SIM115
         self.started = time.monotonic()
@@ -192,7 +194,8 @@ def direct_engine_p50(args: argparse.Namespace, n: int) -> float:
 
     if args.engine_class:
         register_engine(args.engine, args.engine_class)
-    engine = create_engine(EngineConfig(name=args.engine, ckpt_dir=args.ckpt))
+    extra = json.loads(args.engine_options) if args.engine_options else {}
+    engine = create_engine(EngineConfig(name=args.engine, ckpt_dir=args.ckpt, extra=extra))
     engine.load()
     engine.warmup()
     voice = engine.builtin_voice()
@@ -310,6 +313,9 @@ def main() -> None:
         "--engine-class", help="register ENGINE as 'module:Class' (e.g. the test fake engine)"
     )
     parser.add_argument("--ckpt", type=Path)
+    parser.add_argument(
+        "--engine-options", help="JSON object passed as EngineConfig.extra (e.g. fake engine delays)"
+    )
     parser.add_argument("--n-warm", type=int, default=7, help="warm requests per class (median)")
     parser.add_argument("--n-throughput", type=int, default=16, help="requests per concurrency level")
     parser.add_argument("--n-rss", type=int, default=500, help="requests before the second RSS reading")

@@ -188,3 +188,13 @@ def test_api_key_guards_v1_only(tmp_path: Path) -> None:
         assert denied.status_code == 401 and denied.json()["error"]["type"] == "unauthorized"
         assert keyed.get("/v1/status", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert keyed.get("/v1/status", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_lazy_mode_is_ready_at_once_and_loads_on_first_request(tmp_path: Path) -> None:
+    settings = fake_settings(tmp_path, lazy=True, engine_options={"load_delay_s": 0.5})
+    with TestClient(create_app(settings)) as lazy:
+        assert lazy.get("/ready").json() == {"ready": True, "phase": "init"}
+        started = time.monotonic()
+        response = lazy.post("/v1/audio/speech", json={"input": TEXT, "response_format": "wav"})
+        assert response.status_code == 200 and time.monotonic() - started >= 0.5
+        assert lazy.get("/v1/status").json()["phase"] == "ready"

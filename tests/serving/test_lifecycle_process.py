@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from typing import Any
 
 import httpx
@@ -58,13 +57,3 @@ def test_sigterm_drains_in_flight_request_then_exits_zero(server_factory: Any) -
     assert result["status"] == 200
     assert len(decode_streamed_wav(result["body"])) >= 5 * 0.2 * 24000  # all five sentences arrived
     assert "-> draining" in server.log()
-
-
-def test_lazy_mode_is_ready_at_once_and_loads_on_first_request(server_factory: Any) -> None:
-    server = server_factory([*FAKE, "--lazy"], env={"GLMTTS_ENGINE_OPTIONS": '{"load_delay_s": 1.0}'})
-    server.wait_ready(60)
-    assert server.client.get("/v1/status").json()["phase"] == "init"
-    started = time.monotonic()
-    response = server.client.post("/v1/audio/speech", json={"input": "Hello.", "response_format": "wav"})
-    assert response.status_code == 200 and time.monotonic() - started >= 1.0
-    assert server.client.get("/v1/status").json()["phase"] == "ready"
