@@ -115,12 +115,14 @@ def time_restart(args: argparse.Namespace, workdir: Path, kill_after: int = 5) -
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "FAKE_ENGINE_DELAY_S": str(args.delay_s)}
     db_path = out / ".glmtts-jobs.sqlite3"
     first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    while done_count(db_path, "restart") < kill_after:
-        if first.poll() is not None:
-            raise SystemExit("the first batch process ended early")
-        time.sleep(0.01)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
+    try:
+        while done_count(db_path, "restart") < kill_after:
+            if first.poll() is not None:
+                raise SystemExit("the first batch process ended early")
+            time.sleep(0.01)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
     before = done_count(db_path, "restart")
     started = time.perf_counter()
     second = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
@@ -140,6 +142,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100, help="items per run (default 100)")
     parser.add_argument("--delay-s", type=float, default=0.0, help="per-item delay of the fake engine")
     parser.add_argument("--skip-restart", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--kill-after", type=int, default=5, help="items done before the SIGKILL (default 5)")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO_ROOT))
     os.environ["FAKE_ENGINE_DELAY_S"] = str(args.delay_s)
@@ -149,25 +153,29 @@ def main() -> None:
     engine = load_engine(args.engine, engine_class=args.engine_class)
     load_s = time.perf_counter() - load_started
     engine.warmup()
+    print(f"engine={args.engine} items={args.n} engine_load_s={load_s:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="glmtts-bench-batch-") as tmp:
         workdir = Path(tmp)
-        direct_s = time_direct(engine, args.n)
-        job_s = time_job(engine, args.n, workdir, "run1")
-        direct_again_s = time_direct(engine, args.n)
-        direct_mean_s = (direct_s + direct_again_s) / 2
-        overhead = job_s / direct_mean_s - 1.0
-        print(f"engine={args.engine} items={args.n} engine_load_s={load_s:.2f}")
-        print(f"{'':24}{'seconds':>10}{'items/min':>12}")
-        print(f"{'direct engine calls':24}{direct_mean_s:10.2f}{60 * args.n / direct_mean_s:12.1f}")
-        print(f"{'batch job':24}{job_s:10.2f}{60 * args.n / job_s:12.1f}")
-        print(
-            f"job overhead: {100 * overhead:+.1f} % ({1000 * (job_s - direct_mean_s) / args.n:+.1f} ms/item; target <= 5 %)"
-        )
+        if not args.skip_throughput:
+            report_throughput(engine, args.n, workdir)
         if not args.skip_restart:
-            restart_s = time_restart(args, workdir)
+            restart_s = time_restart(args, workdir, args.kill_after)
             print(
                 f"restart after SIGKILL -> first resumed item: {restart_s:.2f} s (engine load alone {load_s:.2f} s)"
             )
+
+
+def report_throughput(engine, n_items: int, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    direct_s = time_direct(engine, n_items)
+    job_s = time_job(engine, n_items, workdir, "run1")
+    direct_again_s = time_direct(engine, n_items)
+    direct_mean_s = (direct_s + direct_again_s) / 2
+    overhead = job_s / direct_mean_s - 1.0
+    print(f"{'':24}{'seconds':>10}{'items/min':>12}")
+    print(f"{'direct engine calls':24}{direct_mean_s:10.2f}{60 * n_items / direct_mean_s:12.1f}")
+    print(f"{'batch job':24}{job_s:10.2f}{60 * n_items / job_s:12.1f}")
+    per_item_ms = 1000 * (job_s - direct_mean_s) / n_items
+    print(f"job overhead: {100 * overhead:+.1f} % ({per_item_ms:+.1f} ms/item; target <= 5 %)", flush=True)
 
 
 if __name__ == "__main__":
