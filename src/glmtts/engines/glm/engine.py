@@ -62,13 +62,13 @@ class GlmEngine(Engine):
 
     def __init__(self, config: EngineConfig) -> None:
         super().__init__(config)
-        rate = int(config.extra.get("sample_rate", 24000))
+        rate = config.extra.get("sample_rate", 24000)
         if rate not in SUPPORTED_SAMPLE_RATES:
             raise InvalidOptionError(
                 f"unsupported sample rate {rate} Hz for the glm engine; supported: 24000 (HiFT). "
                 "The 32 kHz Vocos2D vocoder is not supported yet"
             )
-        self._sample_rate = rate
+        self._sample_rate = int(rate)
         self._layout: CheckpointLayout | None = None
         self._pipeline: GlmPipeline | None = None
         self._voices: VoiceEncoder | None = None

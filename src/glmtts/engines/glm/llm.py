@@ -183,6 +183,13 @@ class SpeechTokenLM:
             raise InvalidTextError("the text tokenizes to nothing; there is nothing to synthesize")
         min_len, max_len = (limits or LengthLimits()).bounds(len(text_ids))
         input_ids = self.build_input_ids(prompt_text_ids, text_ids, prompt_speech_ids)
+        room = int(self.model.config.max_position_embeddings) - len(input_ids)
+        if room <= min_len:
+            raise InvalidTextError(
+                f"the LLM prompt has {len(input_ids)} tokens; it leaves no room for speech within "
+                f"{self.model.config.max_position_embeddings} positions (use a shorter prompt clip or text)"
+            )
+        max_len = min(max_len, room)
         with torch.inference_mode():
             cache = self._new_cache(len(input_ids) + max_len)
             embeds = self.model.model.embed_tokens(torch.tensor([input_ids], device=self.device))
