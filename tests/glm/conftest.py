@@ -38,7 +38,7 @@ def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_checkpoint(tmp_path_factory.mktemp("glm_tiny") / "ckpt")
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _single_torch_thread():
     """One intra-op thread: tiny models gain nothing from more, and spinning threads stall a busy machine."""
     torch = pytest.importorskip("torch")
