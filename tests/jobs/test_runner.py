@@ -157,3 +157,23 @@ def test_prompt_errors_name_the_clip_relative_to_the_job_root(tmp_path, job_root
     error = store.items("job1")[0].error
     assert error is not None and error.error_type == "invalid_audio"
     assert "prompts/not_audio.wav" in error.message and str(tmp_path) not in error.message
+
+
+def test_stopped_job_resumes_without_extracting_the_prompt_again(tmp_path, job_root, fake_engine_name):
+    from glmtts.engines.base import EngineConfig
+    from glmtts.engines.registry import create_engine
+
+    store, out_dir = _make_job(tmp_path, job_root, [item(str(i), f"line {i}.") for i in range(6)])
+    stop = threading.Event()
+    first = create_engine(EngineConfig(name=fake_engine_name))
+    runner = JobRunner(store, DirectEngineCall(first), on_item=lambda uttid, state: stop.set())
+    job = runner.run("job1", stop=stop)
+    assert job.state is JobState.RUNNING and job.n_done == 1 and first.n_prepare == 1
+    second = create_engine(EngineConfig(name=fake_engine_name))
+    job = JobRunner(store, DirectEngineCall(second)).run("job1")
+    assert job.state is JobState.DONE and job.n_done == 6
+    assert second.n_prepare == 0 and second.n_synth == 5
+    first_tone, _ = sf.read(out_dir / "0.wav")
+    later_tone, _ = sf.read(out_dir / "5.wav")
+    n = min(len(first_tone), len(later_tone))
+    assert np.allclose(first_tone[:n], later_tone[:n], atol=1e-3)  # same voice features after the restart

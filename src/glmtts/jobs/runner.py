@@ -42,6 +42,7 @@ from glmtts.errors import (
 )
 from glmtts.jobs.store import ItemError, ItemRecord, ItemState, JobRecord, JobState, JobStore
 from glmtts.jobs.text_info import TextDescriber, describe_plain
+from glmtts.jobs.voice_cache import PersistedVoices
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class _JobContext:
     stop: threading.Event
     token: CancelToken
     sample_rate: int
+    persisted: PersistedVoices
     voices: dict[tuple[str, str | None], Voice | GlmttsError] = field(default_factory=dict)
 
 
@@ -197,8 +199,9 @@ class JobRunner:
             use_cache=bool(job.options.get("use_cache", True)),
         )
         token = _EventCancelToken(cancel)
-        engine_rate = self.engine_call(lambda engine: engine.sample_rate)
-        return _JobContext(job, options, cancel, stop, token, int(engine_rate))
+        engine_rate, engine_name = self.engine_call(lambda engine: (engine.sample_rate, engine.name))
+        persisted = PersistedVoices(job.out_dir / ".voices", str(engine_name))
+        return _JobContext(job, options, cancel, stop, token, int(engine_rate), persisted)
 
     def _cancelled(self, context: _JobContext) -> bool:
         if not context.cancel.is_set() and self.store.cancel_requested(context.job.job_id):
@@ -277,7 +280,7 @@ class JobRunner:
         if isinstance(cached, GlmttsError):
             raise cached
         try:
-            voice = self._prepare_voice(context.job, item, context.token)
+            voice = self._prepare_voice(context, item)
         except GlmttsError as exc:
             if exc.kind == "input":
                 context.voices[key] = exc
@@ -285,13 +288,19 @@ class JobRunner:
         context.voices[key] = voice
         return voice
 
-    def _prepare_voice(self, job: JobRecord, item: ItemRecord, token: CancelToken) -> Voice:
+    def _prepare_voice(self, context: _JobContext, item: ItemRecord) -> Voice:
+        token = context.token
         if item.prompt_path is not None:
-            samples, sample_rate = _read_prompt(job, item.prompt_path)
             text = item.prompt_text
-            return self.engine_call(
+            voice = context.persisted.load(item.prompt_path, text)
+            if voice is not None:
+                return voice
+            samples, sample_rate = _read_prompt(context.job, item.prompt_path)
+            voice = self.engine_call(
                 lambda engine: engine.prepare_voice(samples, sample_rate, text), cancel=token
             )
+            context.persisted.save(item.prompt_path, text, voice)
+            return voice
         name = item.voice or ""
         stored = self._stored_voice(name) if self._stored_voice is not None else None
         if stored is not None:
