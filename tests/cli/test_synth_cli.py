@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from glmtts.audio import write_audio
+from glmtts.audio import encode_audio, write_audio
 from glmtts.cli.main import main
 from glmtts.engines.base import SynthesisOptions
 from glmtts.engines.kokoro.engine import KokoroEngine
@@ -62,12 +62,12 @@ def test_prompt_audio_moves_pitch_toward_speaker(tmp_path: Path, loaded_engine: 
     from tests.kokoro.conftest import median_f0_hz
 
     base = loaded_engine.synthesize(
-        "我们今天去公园散步吧，天气很好。", loaded_engine.builtin_voice("jf_alpha"), SynthesisOptions()
+        "我们去公园散步吧。", loaded_engine.builtin_voice("jf_alpha"), SynthesisOptions()
     )
     low = VoiceTransform((0.0, 1.0), (np.log(0.6), 1.0), 1.0, np.zeros(513)).apply(base, 24000)
     prompt = write_audio(tmp_path / "prompt.wav", low, 24000)
-    assert run_cli(ZH, "-o", str(tmp_path / "plain.wav")) == 0
-    assert run_cli(ZH, "-o", str(tmp_path / "adapted.wav"), "--prompt-audio", str(prompt)) == 0
+    assert run_cli("今天天气很好。", "-o", str(tmp_path / "plain.wav")) == 0
+    assert run_cli("今天天气很好。", "-o", str(tmp_path / "adapted.wav"), "--prompt-audio", str(prompt)) == 0
     plain, _ = sf.read(tmp_path / "plain.wav", dtype="float32")
     adapted, _ = sf.read(tmp_path / "adapted.wav", dtype="float32")
     target = median_f0_hz(low, 24000)
@@ -125,6 +125,5 @@ def test_end_to_end_process_matches_in_process(tmp_path: Path, loaded_engine: Ko
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    written, _ = sf.read(out, dtype="int16")
     here = loaded_engine.synthesize("Hello world.", loaded_engine.builtin_voice(), SynthesisOptions())
-    assert np.array_equal(written, (np.clip(here, -1, 1) * 32767).round().astype(np.int16))
+    assert out.read_bytes() == encode_audio(here, 24000, "wav")

@@ -61,8 +61,8 @@ def test_same_input_same_samples_across_processes(kokoro: KokoroEngine) -> None:
     assert result.stdout.strip().splitlines()[-1] == here
 
 
-def test_stream_yields_one_chunk_per_segment(kokoro: KokoroEngine) -> None:
-    text = "今天天气很好。" + "我们去公园散步吧，好不好？" + "Let's go for a walk."
+def test_stream_yields_chunks_as_they_come(kokoro: KokoroEngine) -> None:
+    text = "今天天气很好。Let's go."
     chunks = list(kokoro.stream(text, kokoro.builtin_voice(), OPTIONS))
     assert len(chunks) >= 2
     assert [c.segment_index for c in chunks] == list(range(len(chunks)))
@@ -74,7 +74,7 @@ def test_stream_yields_one_chunk_per_segment(kokoro: KokoroEngine) -> None:
 
 def test_cancel_stops_between_chunks(kokoro: KokoroEngine) -> None:
     token = CancelToken()
-    stream = kokoro.stream("你好。再见。", kokoro.builtin_voice(), OPTIONS, token)
+    stream = kokoro.stream("你好。Hello.", kokoro.builtin_voice(), OPTIONS, token)
     next(stream)
     token.cancel()
     with pytest.raises(CancelledError):

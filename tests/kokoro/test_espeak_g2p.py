@@ -39,6 +39,8 @@ def test_mixed_segment(espeak: EspeakPhonemizer) -> None:
     phonemizer = KokoroPhonemizer(load_vocab(), espeak)
     phonemes = phonemizer.segment_phonemes(Segment("我用python code，好。", tokens, "wo3 yong4 hao3", None))
     assert phonemes == "wo↓ jʊ↘ŋ pˈIθən kˈOd, xau↓."
+    segment = Segment("我用python code，好。", tokens, "wo3 yong4 hao3", None)
+    assert phonemizer.segment_runs(segment) == ["wo↓ jʊ↘ŋ", "pˈIθən kˈOd,", "xau↓."]
     assert len(phonemizer.token_ids(phonemes)) == len(phonemes)
 
 

@@ -33,7 +33,7 @@ from glmtts.engines.base import (
 )
 from glmtts.engines.kokoro.adaptation import SpeakerProfile, VoiceTransform, style_weights
 from glmtts.engines.kokoro.assets import STYLE_PACK_NAMES, KokoroAssets, default_cache_root
-from glmtts.engines.kokoro.g2p import KokoroPhonemizer, has_speech, split_phonemes
+from glmtts.engines.kokoro.g2p import KokoroPhonemizer, split_phonemes
 from glmtts.engines.kokoro.profiles import PackProfiles
 from glmtts.errors import (
     EngineError,
@@ -61,6 +61,8 @@ VOICE_ALIASES: dict[str, str] = {
 #: Silence (s) after a chunk, by its last mark; anything else gets the default.
 PAUSE_AFTER_S = {".": 0.30, "!": 0.30, "?": 0.30, "…": 0.30, ",": 0.15, ";": 0.20, ":": 0.20}
 DEFAULT_PAUSE_S = 0.12
+#: Silence between the single-language runs of a mixed segment.
+RUN_GAP_S = 0.04
 TRIM_THRESHOLD = 0.01
 TRIM_PAD_S = 0.04
 ADAPTED_VOICE_CACHE_SIZE = 64
@@ -191,7 +193,7 @@ class KokoroEngine(Engine):
     def _measure_style(self, style: np.ndarray) -> SpeakerProfile:
         from glmtts.engines.kokoro.profiles import PROBE_TEXT
 
-        audio = np.concatenate([self._render(p, style, 1.0) for p in self._phonemes_of(PROBE_TEXT, ())])
+        audio = np.concatenate([self._render_runs(r, style, 1.0) for r in self._phonemes_of(PROBE_TEXT, ())])
         return SpeakerProfile.analyze(audio, SAMPLE_RATE)
 
     # -- synthesis -------------------------------------------------------------------------------------
@@ -202,51 +204,58 @@ class KokoroEngine(Engine):
         options: SynthesisOptions,
         cancel: CancelToken | None = None,
     ) -> Iterator[AudioChunk]:
-        """Yield one chunk per text segment (finer when a segment exceeds Kokoro's 510-token context)."""
+        """Yield one chunk per single-language run of each text segment, as soon as it is rendered."""
         if len(text) > options.max_chars:
             raise TextTooLongError(f"text has {len(text)} characters; the limit is {options.max_chars}")
         style = _style_of(voice)
         transform = VoiceTransform.from_features(voice.features) if "warp_alpha" in voice.features else None
-        pieces = self._phonemes_of(text, options.pronunciations)
-        return self._stream_pieces(pieces, style, transform, options.speed, cancel)
+        chunks = self._phonemes_of(text, options.pronunciations)
+        return self._stream_chunks(chunks, style, transform, options.speed, cancel)
 
-    def _stream_pieces(
+    def _stream_chunks(
         self,
-        pieces: list[str],
+        chunks: list[list[str]],
         style: np.ndarray,
         transform: VoiceTransform | None,
         speed: float,
         cancel: CancelToken | None,
     ) -> Iterator[AudioChunk]:
-        for index, phonemes in enumerate(pieces):
+        plan = [(run, i == len(runs) - 1) for runs in chunks for i, run in enumerate(runs)]
+        for index, (phonemes, ends_segment) in enumerate(plan):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             audio = self._render(phonemes, style, speed)
             if transform is not None:
                 audio = transform.apply(audio, SAMPLE_RATE)
-            is_last = index == len(pieces) - 1
+            is_last = index == len(plan) - 1
             if not is_last:
-                pause_s = PAUSE_AFTER_S.get(phonemes[-1], DEFAULT_PAUSE_S) / speed
-                audio = np.concatenate([audio, np.zeros(int(pause_s * SAMPLE_RATE), dtype=np.float32)])
+                pause_s = PAUSE_AFTER_S.get(phonemes[-1], DEFAULT_PAUSE_S) if ends_segment else RUN_GAP_S
+                silence = np.zeros(int(pause_s / speed * SAMPLE_RATE), dtype=np.float32)
+                audio = np.concatenate([audio, silence])
             yield AudioChunk(audio, SAMPLE_RATE, segment_index=index, is_last=is_last)
 
-    def _phonemes_of(self, text: str, pronunciations: tuple[tuple[str, str], ...]) -> list[str]:
-        """Kokoro phoneme pieces of a text; raises :class:`NothingToSayError` if none is speakable."""
+    def _phonemes_of(self, text: str, pronunciations: tuple[tuple[str, str], ...]) -> list[list[str]]:
+        """Per output chunk, the phoneme strings rendered one after another (single-language runs, each
+        within Kokoro's context). Raises :class:`NothingToSayError` if nothing is speakable."""
         self._require_loaded()
         assert self._phonemizer is not None
         result = self._frontend.analyze(text, phoneme=False, extra_entries=pronunciations)
-        pieces: list[str] = []
+        chunks: list[list[str]] = []
         for segment in result.segments:
-            phonemes = self._phonemizer.segment_phonemes(segment)
-            if has_speech(phonemes):
-                pieces.extend(split_phonemes(phonemes))
-        if not pieces:
+            runs = [piece for run in self._phonemizer.segment_runs(segment) for piece in split_phonemes(run)]
+            if runs:
+                chunks.append(runs)
+        if not chunks:
             raise NothingToSayError("the text holds nothing speakable")
-        return pieces
+        return chunks
 
     def phonemes(self, text: str, pronunciations: tuple[tuple[str, str], ...] = ()) -> list[str]:
-        """The Kokoro phoneme strings a text is synthesized from (for inspection and tests)."""
-        return self._phonemes_of(text, pronunciations)
+        """The Kokoro phonemes of each output chunk, runs joined by spaces (for inspection and tests)."""
+        return [" ".join(runs) for runs in self._phonemes_of(text, pronunciations)]
+
+    def _render_runs(self, runs: list[str], style: np.ndarray, speed: float) -> np.ndarray:
+        gap = np.zeros(int(RUN_GAP_S / speed * SAMPLE_RATE), dtype=np.float32)
+        return np.concatenate([piece for run in runs for piece in (self._render(run, style, speed), gap)])
 
     def _render(self, phonemes: str, style: np.ndarray, speed: float) -> np.ndarray:
         assert self._phonemizer is not None

@@ -22,7 +22,7 @@ _LOGGER = logging.getLogger(__name__)
 
 #: Bilingual text every pack speaks to be profiled; change it together with PROFILE_VERSION.
 PROBE_TEXT = "今天天气很好，我们去公园散步吧。Nice to meet you."
-PROFILE_VERSION = 2
+PROFILE_VERSION = 3
 
 
 class PackProfiles:
