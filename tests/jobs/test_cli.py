@@ -139,6 +139,7 @@ def test_infer_is_upstream_compatible(tmp_path: Path, monkeypatch, capsys):
     ]
     assert main([*argv, "--no-progress"]) == 0
     out_dir = tmp_path / "outputs" / "pretrain_test" / "example_zh"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["0.wav", "1.wav", "text_compare.jsonl"]
     info = sf.info(out_dir / "0.wav")
     assert info.samplerate == 24000 and info.duration > 0.2
     lines = [json.loads(line) for line in (out_dir / "text_compare.jsonl").read_text("utf-8").splitlines()]

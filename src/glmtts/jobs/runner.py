@@ -142,7 +142,8 @@ class JobRunner:
         if job.state.finished:
             return job
         job.out_dir.mkdir(parents=True, exist_ok=True)
-        with _job_lock(job.out_dir / ".lock"):
+        durable = self.store.path is not None  # an in-memory store (glmtts infer) cannot resume anyway
+        with _job_lock(job.out_dir / ".lock") if durable else contextlib.nullcontext():
             self.recover(job)
             self.store.set_job_state(job_id, JobState.RUNNING)
             context = self._context(job, cancel or threading.Event(), stop or threading.Event())
@@ -200,7 +201,8 @@ class JobRunner:
         )
         token = _EventCancelToken(cancel)
         engine_rate, engine_name = self.engine_call(lambda engine: (engine.sample_rate, engine.name))
-        persisted = PersistedVoices(job.out_dir / ".voices", str(engine_name))
+        folder = job.out_dir / ".voices" if self.store.path is not None else None
+        persisted = PersistedVoices(folder, str(engine_name))
         return _JobContext(job, options, cancel, stop, token, int(engine_rate), persisted)
 
     def _cancelled(self, context: _JobContext) -> bool:

@@ -24,9 +24,9 @@ _ID_KEY = "__voice_id__"
 
 
 class PersistedVoices:
-    """Prompt voices of one job for one engine, stored in ``folder``."""
+    """Prompt voices of one job for one engine, stored in ``folder`` (``None``: not persisted)."""
 
-    def __init__(self, folder: Path, engine_name: str) -> None:
+    def __init__(self, folder: Path | None, engine_name: str) -> None:
         self.folder = folder
         self.engine_name = engine_name
 
@@ -49,18 +49,21 @@ class PersistedVoices:
         path = self._path(prompt_path, prompt_text)
         if path is None or _ID_KEY in voice.features:
             return
+        folder = path.parent
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=self.folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=folder)
             with os.fdopen(fd, "wb") as handle:
                 arrays: dict[str, Any] = {key: np.asarray(value) for key, value in voice.features.items()}
                 arrays[_ID_KEY] = np.array(voice.voice_id)
                 np.savez(handle, **arrays)
             os.replace(tmp_name, path)
         except (OSError, ValueError) as exc:
-            _LOGGER.warning("could not cache voice features in %s: %s", self.folder, exc)
+            _LOGGER.warning("could not cache voice features in %s: %s", folder, exc)
 
     def _path(self, prompt_path: str, prompt_text: str | None) -> Path | None:
+        if self.folder is None:
+            return None
         try:
             stat = os.stat(prompt_path)
         except OSError:
