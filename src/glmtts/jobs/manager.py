@@ -2,7 +2,8 @@
 
 Built by the serving app with the model-owning worker and the voices library::
 
-    manager = JobManager(settings.workdir, worker, voice_store)   # outputs in ./outputs/batch
+    manager = JobManager(workdir=settings.workdir, worker=worker, voice_store=voices, service=tts)
+    # outputs in ./outputs/batch (``outputs_dir=`` to change), store in <workdir>/jobs/jobs.sqlite3
     manager.start()          # after the worker is started: resumes jobs interrupted by a crash
     ...
     manager.stop()           # before the worker stops: the current item finishes, the job stays resumable
