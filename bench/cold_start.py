@@ -42,9 +42,8 @@ if str(REPO_ROOT) not in sys.path:  # the test fake engine lives under tests/
     sys.path.append(str(REPO_ROOT))
 SHORT = "Hello, this is a short request."
 LONG = (
-    "The weather is lovely today, so we are going for a walk in the park. Many people are out running, and the "
-    "children are flying kites on the grass. 今天天气很好，我们去公园散步吧。 In the evening we will cook dinner "
-    "together and talk about the week."
+    "The weather is lovely today, so we are going for a walk in the park with the children. "
+    "今天天气很好，我们去公园散步吧。 In the evening we will cook dinner together."
 )
 FOUR_SENTENCES = (
     "The first sentence starts the story. The second sentence adds a detail. "

@@ -29,9 +29,8 @@ _LOGGER = logging.getLogger(__name__)
 SHORT_EN = "Hello there, the server is warming up."
 SHORT_ZH = "你好，欢迎使用语音合成服务。"
 LONG_TEXT = (
-    "The first sentence sets the scene for a longer request. The second one adds a number, 42, and a date. "
-    "第三句话是中文，用来检查中英混合的文本。 The fourth sentence closes the paragraph with a question? "
-    "Finally, a fifth sentence makes sure several segments are synthesized one after another."
+    "The first sentence sets the scene for a longer request, with a number like 42. "
+    "第二句话是中文，用来检查中英混合的文本。 The last sentence makes sure several segments follow each other."
 )
 STREAM_TEXT = "The first part is short. The second part follows. The third part ends it."
 PROMPT_TEXT = "This is a short prompt used to warm up voice extraction."
