@@ -66,7 +66,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--request-timeout-s", type=float, help="per-request timeout counted from enqueue")
     parser.add_argument("--max-upload-bytes", type=int, help="upload size limit (default 20 MiB)")
     parser.add_argument("--max-prompt-s", type=float, help="longest prompt clip accepted (default 30 s)")
-    parser.add_argument("--warmup-rounds", type=int, help="warm-up rounds per request shape (default 1; 0 = engine only)")
+    parser.add_argument(
+        "--warmup-rounds", type=int, help="warm-up rounds per request shape (default 1; 0 = engine only)"
+    )
     parser.add_argument("--seed", type=int, help="default seed (default 42)")
     parser.add_argument(
         "--no-ui", dest="ui", action="store_false", default=None, help="do not mount the WebUI"
