@@ -7,6 +7,11 @@ adaptation, and yielded at once. Kokoro has no sampling, so output depends only 
 ``options.seed`` is accepted and has no effect. Results are bit-identical across runs and processes
 because the graph has no random ops and onnxruntime runs sequentially with a fixed thread count.
 
+Long text: up to ``options.max_chars`` characters (20,000 by default) is split by the frontend and
+synthesized chunk by chunk (stream it to keep memory flat); longer text is refused with
+:class:`~glmtts.errors.TextTooLongError`. A segment that mixes Chinese and English is rendered one
+single-language run at a time, because an English word inside a Mandarin utterance comes out garbled.
+
 Voices: the five bundled style packs (``jm_kumo`` first, the clearest in both languages) plus voices
 *adapted* from a prompt clip (see :mod:`.adaptation`: this moves the voice toward the speaker, it does
 not clone it).
