@@ -133,6 +133,9 @@ def test_recovery_after_a_crash(tmp_path, job_root, fake_engine: FakeEngine):
     out_dir.mkdir(parents=True)
     sf.write(out_dir / "0.wav", np.full(1600, 0.1, dtype=np.float32), SAMPLE_RATE)
     (out_dir / ".1.wav.abc.part").write_bytes(b"half")
+    (out_dir / ".voices").mkdir()
+    (out_dir / ".voices" / ".v1.xyz.part").write_bytes(b"half")
+    (out_dir.parent / ".job1.zip.abc.part").write_bytes(b"half")
     log: list[str] = []
     job = JobRunner(store, DirectEngineCall(fake_engine), on_item=lambda u, s: log.append(u)).run("job1")
     by_uttid = {i.uttid: i for i in store.items("job1")}
@@ -141,6 +144,8 @@ def test_recovery_after_a_crash(tmp_path, job_root, fake_engine: FakeEngine):
     assert by_uttid["2"].state is ItemState.FAILED and by_uttid["2"].error.error_type == "interrupted"
     assert log == ["1", "3"] and fake_engine.n_synth == 2
     assert not (out_dir / ".1.wav.abc.part").exists()
+    assert not (out_dir / ".voices" / ".v1.xyz.part").exists()
+    assert not (out_dir.parent / ".job1.zip.abc.part").exists()
     assert job.state is JobState.DONE
 
 

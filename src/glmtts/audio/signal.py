@@ -6,7 +6,6 @@ import hashlib
 from math import gcd
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from glmtts.errors import InvalidAudioError
 
@@ -34,6 +33,8 @@ def resample(samples: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
         return np.asarray(samples, dtype=np.float32)
     if sr_from <= 0 or sr_to <= 0:
         raise InvalidAudioError(f"invalid sample rates {sr_from} -> {sr_to}")
+    from scipy.signal import resample_poly  # deferred: importing scipy.signal costs ~1 s at start-up
+
     divisor = gcd(sr_from, sr_to)
     out = resample_poly(np.asarray(samples, dtype=np.float64), sr_to // divisor, sr_from // divisor)
     return out.astype(np.float32)

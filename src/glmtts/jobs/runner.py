@@ -166,7 +166,13 @@ class JobRunner:
 
     def recover(self, job: JobRecord) -> None:
         """Repair the items of a job interrupted by a crash (see the module docstring)."""
-        for partial in job.out_dir.glob(f".*{PARTIAL_SUFFIX}"):
+        # Temp files of every atomic writer: item audio, saved voices (.voices/) and the archive.
+        leftovers = [
+            *job.out_dir.glob(f".*{PARTIAL_SUFFIX}"),
+            *job.out_dir.glob(f".voices/.*{PARTIAL_SUFFIX}"),
+            *job.out_dir.parent.glob(f".{job.job_id}.zip.*{PARTIAL_SUFFIX}"),
+        ]
+        for partial in leftovers:
             partial.unlink(missing_ok=True)
         self._requeue_lost_outputs(job)
         for item in self.store.items(job.job_id, [ItemState.RUNNING]):
