@@ -28,6 +28,7 @@ Figures measured on the 2-core dev VM (AVX2, no GPU) while other jobs kept the l
                       on AVX2-only CPUs, so the first warm-up pays more one-off kernel set-up)
 
     real   float32    32.6 s  23.3 s   6.7 s  202.5 s 161.5 s  1.10   8968 MiB   (9.0 GB checkpoint)
+    real   bfloat16   30.0 s  18.0 s  24.4 s  401.8 s 334.7 s  1.14   6612 MiB   (cast while loading)
 
 Loading the real-size weights (6.7 s) costs less than reading their bytes (23.3 s): the LLM is built on
 the meta device and the tensors are assigned, not copied into a randomly initialised model.
