@@ -198,3 +198,15 @@ def test_lazy_mode_is_ready_at_once_and_loads_on_first_request(tmp_path: Path) -
         response = lazy.post("/v1/audio/speech", json={"input": TEXT, "response_format": "wav"})
         assert response.status_code == 200 and time.monotonic() - started >= 0.5
         assert lazy.get("/v1/status").json()["phase"] == "ready"
+
+
+def test_api_key_also_guards_the_web_ui(tmp_path: Path) -> None:
+    app = create_app(fake_settings(tmp_path, api_key="s3cret", warmup_rounds=0, ui=True))
+    with TestClient(app) as keyed:
+        _wait_ready(keyed)
+        assert keyed.get("/ui/config").status_code == 401
+        wrong = keyed.post("/ui/login", data={"username": "me", "password": "wrong"})
+        assert wrong.status_code == 400
+        right = keyed.post("/ui/login", data={"username": "me", "password": "s3cret"})
+        assert right.status_code == 200
+        assert keyed.get("/ui/config").status_code == 200

@@ -10,6 +10,7 @@ on (and ``no_ui`` off) and a UI factory is available: ``ui_factory(services) -> 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import importlib
 import importlib.util
 import logging
@@ -102,8 +103,26 @@ def _mount_ui(app: FastAPI, services: Services, ui_factory: UiFactory | None) ->
         return
     import gradio
 
-    gradio.mount_gradio_app(app, factory(services), path="/ui")
+    settings = services.settings
+    gradio.mount_gradio_app(
+        app,
+        factory(services),
+        path="/ui",
+        auth=_ui_login(settings.api_key) if settings.api_key else None,
+        auth_message="This server needs its API key: any user name, the API key as the password.",
+        max_file_size=settings.max_upload_bytes,
+    )
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
         return RedirectResponse("/ui")
+
+
+def _ui_login(api_key: str) -> Callable[[str, str], bool]:
+    """Gradio login check: with an API key set, the WebUI asks for it as the password."""
+    expected = api_key.encode()
+
+    def check(_username: str, password: str) -> bool:
+        return hmac.compare_digest(password.encode(), expected)
+
+    return check
