@@ -166,11 +166,12 @@ def test_voices_add_preview_delete(client: Client, tmp_path: Path) -> None:
 
 def test_pronunciation_edit_and_preview(client: Client) -> None:
     text, status = client.predict('{"重": "chong2"}\n', api_name="/save_dictionary")
-    assert "Saved 1 entries" in status and json.loads(text) == {"重": "chong2"}
+    # The plain pinyin form is accepted and stored as upstream phoneme tokens.
+    assert "Saved 1 entries" in status and json.loads(text) == {"重": "<|CH|><|ONG2|>"}
     normalized, segments = client.predict("重新来一遍", True, api_name="/preview_text")
     assert normalized.startswith("重新来一遍")
     assert "<|CH|><|ONG2|>" in segments["data"][0][3]
-    with pytest.raises(AppError, match="line 1 is not JSON"):
+    with pytest.raises(AppError, match="dictionary:1: expected a JSON object"):
         client.predict("not json", api_name="/save_dictionary")
     text, status = client.predict("", api_name="/save_dictionary")
     assert text == "" and "Saved 0 entries" in status

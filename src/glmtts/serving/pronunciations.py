@@ -15,36 +15,29 @@ import threading
 from pathlib import Path
 
 from glmtts.errors import PronunciationDictError
+from glmtts.text.dictionary import PronunciationDictionary
 
 MAX_ENTRIES = 100_000
 MAX_ENTRY_CHARS = 1_000
 
 
 def parse_dictionary(text: str) -> tuple[tuple[str, str], ...]:
-    """Parse JSONL dictionary text into ``(source, replacement)`` pairs; raise on malformed lines."""
-    merged: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise PronunciationDictError(f"line {number} is not JSON: {exc.msg}") from None
-        if not isinstance(item, dict) or not item:
-            raise PronunciationDictError(f'line {number} must be an object like {{"source": "replacement"}}')
-        for source, replacement in item.items():
-            if not isinstance(replacement, str) or not source or not replacement:
-                raise PronunciationDictError(
-                    f"line {number}: source and replacement must be non-empty strings"
-                )
-            if len(source) > MAX_ENTRY_CHARS or len(replacement) > MAX_ENTRY_CHARS:
-                raise PronunciationDictError(
-                    f"line {number}: entries are limited to {MAX_ENTRY_CHARS} characters"
-                )
-            merged[source] = replacement
-    if len(merged) > MAX_ENTRIES:
+    """Parse JSONL dictionary text into ``(source, replacement)`` pairs; raise on malformed lines.
+
+    Validation is the text frontend's (:class:`glmtts.text.PronunciationDictionary`): errors name the line,
+    phoneme tokens must be in the upstream inventory and plain pinyin (``重:chong2``) is converted. This module
+    only adds the server's size limits.
+    """
+    lines = text.splitlines()
+    if len(lines) > MAX_ENTRIES:
         raise PronunciationDictError(f"a dictionary holds at most {MAX_ENTRIES} entries")
-    return tuple(merged.items())
+    dictionary = PronunciationDictionary.from_lines(lines, source="dictionary")
+    for source, replacement in dictionary.entries.items():
+        if len(source) > MAX_ENTRY_CHARS or len(replacement) > MAX_ENTRY_CHARS:
+            raise PronunciationDictError(
+                f"entry {source[:40]!r}: entries are limited to {MAX_ENTRY_CHARS} characters"
+            )
+    return tuple(dictionary.entries.items())
 
 
 def format_dictionary(entries: tuple[tuple[str, str], ...]) -> str:
