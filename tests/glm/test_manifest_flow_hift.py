@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +16,6 @@ from glmtts.engines.glm.hift import HiFTConfig, HiFTGenerator, HiFTVocoder  # no
 from glmtts.engines.glm.weight_norm import checkpoint_shapes  # noqa: E402
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "data" / "glmtts-ref" / "manifests"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Small convolutions run fastest on one thread, and far faster on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _manifest(name: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,15 +19,6 @@ REF = Path(__file__).resolve().parents[1] / "data" / "glmtts-ref"
 SCHEDULE = StreamSchedule(block_tokens=(25, 40), lookahead_tokens=8, context_tokens=30)
 N_TOKENS = 90
 SAMPLES_PER_TOKEN = 960
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread, and far faster on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
