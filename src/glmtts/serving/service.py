@@ -8,6 +8,7 @@ validates, resolves voices, awaits the worker and encodes. Async methods are for
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 import logging
 import time
@@ -213,19 +214,10 @@ class TTSService:
         cancel: CancelToken | None = None,
     ) -> SpeechResult:
         """Synthesize a whole request and encode it."""
-        ref = self.resolve_voice(request)
-        enqueued_at = time.monotonic()
-        future = self.worker.submit(
-            lambda engine: self._synthesize_on_worker(engine, request, ref, enqueued_at),
-            priority=priority,
-            timeout_s=self.settings.request_timeout_s,
-            cancel=cancel,
-        )
+        future = self._submit_whole(request, priority, cancel)
         samples, timings = await asyncio.wrap_future(future)
         audio = await asyncio.to_thread(encode_audio, samples, self.sample_rate, request.audio_format)
-        result = SpeechResult(samples, self.sample_rate, audio, request.audio_format, timings)
-        self._record(request, result.duration_s, timings)
-        return result
+        return self._finish(request, samples, audio, timings)
 
     def synthesize_sync(
         self,
@@ -234,16 +226,26 @@ class TTSService:
         cancel: CancelToken | None = None,
     ) -> SpeechResult:
         """Blocking :meth:`synthesize` for threads other than the model thread (Gradio handlers, jobs)."""
+        samples, timings = self._submit_whole(request, priority, cancel).result()
+        audio = encode_audio(samples, self.sample_rate, request.audio_format)
+        return self._finish(request, samples, audio, timings)
+
+    def _submit_whole(
+        self, request: SpeechRequest, priority: Priority, cancel: CancelToken | None
+    ) -> concurrent.futures.Future[tuple[np.ndarray, Timings]]:
+        """Queue a whole-utterance synthesis on the model thread (the timeout counts from now)."""
         ref = self.resolve_voice(request)
         enqueued_at = time.monotonic()
-        future = self.worker.submit(
+        return self.worker.submit(
             lambda engine: self._synthesize_on_worker(engine, request, ref, enqueued_at),
             priority=priority,
             timeout_s=self.settings.request_timeout_s,
             cancel=cancel,
         )
-        samples, timings = future.result()
-        audio = encode_audio(samples, self.sample_rate, request.audio_format)
+
+    def _finish(
+        self, request: SpeechRequest, samples: np.ndarray, audio: bytes, timings: Timings
+    ) -> SpeechResult:
         result = SpeechResult(samples, self.sample_rate, audio, request.audio_format, timings)
         self._record(request, result.duration_s, timings)
         return result
