@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from glmtts.text.numerals import read_numeric_literal
+
 _ONES = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
@@ -77,18 +79,10 @@ def read_ordinal(number: int) -> str:
 def read_number(text: str) -> str:
     """Read a numeric literal: ``"7.5"`` → ``"seven point five"``, ``"1,234"`` → ``"one thousand two hundred
     thirty four"``, ``"007"`` → ``"zero zero seven"``."""
-    text = text.replace(",", "")
-    negative = text.startswith(("-", "−"))
-    if negative or text.startswith("+"):
-        text = text[1:]
-    integer, _, fraction = text.partition(".")
-    if len(integer) > 1 and integer.startswith("0"):
-        spoken = read_digits(integer)
-    else:
-        spoken = read_cardinal(int(integer or "0"))
-    if fraction:
-        spoken += " point " + read_digits(fraction)
-    return ("minus " if negative else "") + spoken
+    cleaned = text.replace(",", "")
+    return read_numeric_literal(
+        cleaned, cardinal=read_cardinal, digits=read_digits, point=" point ", minus="minus "
+    )
 
 
 def read_year(value: int) -> str:

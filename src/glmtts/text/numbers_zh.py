@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from glmtts.text.numerals import read_numeric_literal
+
 DIGITS_ZH = "零一二三四五六七八九"
 PHONE_DIGITS_ZH = "零幺二三四五六七八九"
 _SMALL_UNITS = ("", "十", "百", "千")
@@ -64,18 +66,8 @@ def read_cardinal(number: int) -> str:
 
 def read_number(text: str) -> str:
     """Read a numeric literal: integer or decimal, commas allowed (``"1,234.50"`` → ``一千二百三十四点五零``)."""
-    text = text.replace(",", "").replace("，", "")
-    negative = text.startswith(("-", "−"))
-    if negative or text.startswith("+"):
-        text = text[1:]
-    integer, _, fraction = text.partition(".")
-    if len(integer) > 1 and integer.startswith("0"):
-        spoken = read_digits(integer)
-    else:
-        spoken = read_cardinal(int(integer or "0"))
-    if fraction:
-        spoken += "点" + read_digits(fraction)
-    return ("负" if negative else "") + spoken
+    cleaned = text.replace(",", "").replace("，", "")
+    return read_numeric_literal(cleaned, cardinal=read_cardinal, digits=read_digits, point="点", minus="负")
 
 
 def read_year(digits: str) -> str:
