@@ -52,6 +52,13 @@ def parse_format(name: str) -> AudioFormat:
         raise UnsupportedFormatError(f"unknown audio format {name!r}; choose one of {choices}") from None
 
 
+def soundfile_container(audio_format: AudioFormat, sample_rate: int) -> tuple[str, str]:
+    """libsndfile's (format, subtype) for a container format; refuses rates the codec cannot take."""
+    if audio_format is AudioFormat.OPUS and sample_rate not in _OPUS_RATES:
+        raise UnsupportedFormatError(f"opus needs one of the sample rates {_OPUS_RATES}, got {sample_rate}")
+    return _SOUNDFILE_ARGS[audio_format]
+
+
 def to_pcm16(samples: np.ndarray) -> bytes:
     """Little-endian signed 16-bit PCM bytes of float samples (clipped to [-1, 1])."""
     clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
@@ -63,9 +70,7 @@ def encode_audio(samples: np.ndarray, sample_rate: int, fmt: AudioFormat | str =
     audio_format = fmt if isinstance(fmt, AudioFormat) else parse_format(fmt)
     if audio_format is AudioFormat.PCM:
         return to_pcm16(samples)
-    if audio_format is AudioFormat.OPUS and sample_rate not in _OPUS_RATES:
-        raise UnsupportedFormatError(f"opus needs one of the sample rates {_OPUS_RATES}, got {sample_rate}")
-    container, subtype = _SOUNDFILE_ARGS[audio_format]
+    container, subtype = soundfile_container(audio_format, sample_rate)
     buffer = io.BytesIO()
     data = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
     sf.write(buffer, data, sample_rate, format=container, subtype=subtype)
