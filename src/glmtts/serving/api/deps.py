@@ -25,7 +25,7 @@ def get_services(request: Request) -> Services:
     return services
 
 
-def require_api_key(request: Request) -> None:
+async def require_api_key(request: Request) -> None:
     """With ``settings.api_key`` set, every ``/v1/*`` request needs ``Authorization: Bearer KEY``."""
     expected = get_services(request).settings.api_key
     if not expected:
