@@ -72,6 +72,17 @@ def test_stream_yields_chunks_as_they_come(kokoro: KokoroEngine) -> None:
     assert np.array_equal(np.concatenate([c.samples for c in chunks]), whole)
 
 
+def test_stream_renders_the_first_sentence_alone_so_audio_starts_early(kokoro: KokoroEngine) -> None:
+    text = "The story starts. It goes on a little. Then it ends here."
+    phonemes = kokoro.phonemes(text)
+    assert len(phonemes) == 2 and phonemes[0].endswith(".") and phonemes[0].count(".") == 1
+    chunks = list(kokoro.stream(text, kokoro.builtin_voice(), OPTIONS))
+    total = sum(c.samples.size for c in chunks)
+    first_s = chunks[0].samples.size / 24000
+    assert 0.6 < first_s and chunks[0].samples.size < 0.45 * total  # one sentence (plus its pause) of three
+    assert 20 * np.log10(rms(chunks[0].samples)) > -35
+
+
 def test_cancel_stops_between_chunks(kokoro: KokoroEngine) -> None:
     token = CancelToken()
     stream = kokoro.stream("你好。Hello.", kokoro.builtin_voice(), OPTIONS, token)

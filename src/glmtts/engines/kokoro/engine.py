@@ -38,7 +38,7 @@ from glmtts.engines.base import (
 )
 from glmtts.engines.kokoro.adaptation import SpeakerProfile, VoiceTransform, style_weights
 from glmtts.engines.kokoro.assets import STYLE_PACK_NAMES, KokoroAssets, default_cache_root
-from glmtts.engines.kokoro.g2p import KokoroPhonemizer, split_phonemes
+from glmtts.engines.kokoro.g2p import KokoroPhonemizer, split_first_sentence, split_phonemes
 from glmtts.engines.kokoro.profiles import PackProfiles
 from glmtts.errors import (
     EngineError,
@@ -252,6 +252,9 @@ class KokoroEngine(Engine):
                 chunks.append(runs)
         if not chunks:
             raise NothingToSayError("the text holds nothing speakable")
+        first, *rest = split_first_sentence(chunks[0][0])
+        if rest:  # the first sentence is a chunk of its own: the stream starts after one sentence
+            chunks[0:1] = [[first], rest + chunks[0][1:]]
         return chunks
 
     def phonemes(self, text: str, pronunciations: tuple[tuple[str, str], ...] = ()) -> list[str]:

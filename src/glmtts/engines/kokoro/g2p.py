@@ -29,6 +29,7 @@ _PUNCTUATION: dict[str, str] = {
     "…": "…", "—": "—", "–": "—", "-": "—", "~": "…", "～": "…",
 }  # fmt: skip
 _CLAUSE_BREAK = re.compile(r"(?<=[,.!?;:…—])\s+")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+")
 
 
 class KokoroPhonemizer:
@@ -109,6 +110,16 @@ def _join_words(words: list[str]) -> str:
 def has_speech(phonemes: str) -> bool:
     """True when a phoneme string holds something besides punctuation and spaces."""
     return any(symbol not in ",.!?;:…— " for symbol in phonemes)
+
+
+def split_first_sentence(phonemes: str) -> list[str]:
+    """``[first sentence, rest]`` of a phoneme string, or ``[phonemes]`` when it holds one sentence.
+
+    Streaming renders the first sentence on its own, so the first audio leaves after one sentence's
+    worth of inference instead of a whole 30–60-unit segment's.
+    """
+    pieces = _SENTENCE_BREAK.split(phonemes, maxsplit=1)
+    return [piece for piece in pieces if piece]
 
 
 def split_phonemes(phonemes: str, max_tokens: int = MAX_PHONEME_TOKENS) -> list[str]:
