@@ -156,6 +156,9 @@ def request_classes(client: httpx.Client, seed_base: int) -> dict[str, Callable[
 def first_vs_warm(server: Server, n_warm: int, seed_base: int) -> dict[str, dict[str, float]]:
     """First request of each class after ready, then the median of ``n_warm`` more."""
     classes = request_classes(server.client, seed_base)
+    # Warm the *client*: httpx's first POST costs ~90 ms on its own (JSON and multipart encoders, a
+    # fresh connection). A POST to an unknown path warms that without touching any server route.
+    server.client.post("/bench-client-warmup", json={"input": SHORT})
     firsts = {}
     for name, run in classes.items():
         if name == "cached voice":  # its first request must find the voice cached: prime with a 'new' one
@@ -185,25 +188,38 @@ def voice_overhead(client: httpx.Client, n: int) -> dict[str, float]:
     }
 
 
-def direct_engine_p50(args: argparse.Namespace, n: int) -> float:
-    """p50 of engine.synthesize + WAV encoding in this process (what HTTP adds is measured against it)."""
-    from glmtts.audio import encode_audio
-    from glmtts.engines.base import EngineConfig, SynthesisOptions
-    from glmtts.engines.registry import create_engine, register_engine
+class DirectEngine:
+    """The same engine in this process: engine.synthesize + WAV encoding, what HTTP adds is measured against."""
 
-    if args.engine_class:
-        register_engine(args.engine, args.engine_class)
-    extra = json.loads(args.engine_options) if args.engine_options else {}
-    engine = create_engine(EngineConfig(name=args.engine, ckpt_dir=args.ckpt, extra=extra))
-    engine.load()
-    engine.warmup()
-    voice = engine.builtin_voice()
-    times = []
-    for _ in range(n + 2):
+    def __init__(self, args: argparse.Namespace) -> None:
+        from glmtts.engines.base import EngineConfig, SynthesisOptions
+        from glmtts.engines.registry import create_engine, register_engine
+
+        if args.engine_class:
+            register_engine(args.engine, args.engine_class)
+        extra = json.loads(args.engine_options) if args.engine_options else {}
+        self.engine = create_engine(EngineConfig(name=args.engine, ckpt_dir=args.ckpt, extra=extra))
+        self.engine.load()
+        self.engine.warmup()
+        self.voice = self.engine.builtin_voice()
+        self.options = SynthesisOptions()
+
+    def seconds(self, text: str) -> float:
+        from glmtts.audio import encode_audio
+
         started = time.perf_counter()
-        encode_audio(engine.synthesize(SHORT, voice, SynthesisOptions()), engine.sample_rate, "wav")
-        times.append(time.perf_counter() - started)
-    return statistics.median(times[2:])
+        encode_audio(self.engine.synthesize(text, self.voice, self.options), self.engine.sample_rate, "wav")
+        return time.perf_counter() - started
+
+
+def http_and_direct_p50(client: httpx.Client, direct: DirectEngine, n: int) -> tuple[float, float]:
+    """Interleaved (HTTP, direct, HTTP, direct, ...) so that drift in machine speed hits both alike; the
+    server is idle while the direct call runs."""
+    http_times, direct_times = [], []
+    for _ in range(n):
+        http_times.append(timed(lambda: speech(client, SHORT))[0])
+        direct_times.append(direct.seconds(SHORT))
+    return statistics.median(http_times), statistics.median(direct_times)
 
 
 def throughput(client: httpx.Client, concurrency: int, n_requests: int) -> dict[str, float]:
@@ -255,11 +271,12 @@ def run_serving(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     try:
         server.wait_ready()
         client = server.client
-        http_p50 = statistics.median(timed(lambda: speech(client, SHORT))[0] for _ in range(args.n_warm * 3))
+        http_p50, direct_p50 = http_and_direct_p50(client, DirectEngine(args), args.n_warm * 3)
         streams = [first_byte_and_total(client, FOUR_SENTENCES) for _ in range(args.n_warm)]
         full = statistics.median(timed(lambda: speech(client, FOUR_SENTENCES))[0] for _ in range(args.n_warm))
         result: dict[str, Any] = {
             "http_p50_s": http_p50,
+            "direct_p50_s": direct_p50,
             "voice": voice_overhead(client, args.n_warm),
             "stream_ttfa_s": statistics.median(first for first, _ in streams),
             "stream_total_s": statistics.median(total for _, total in streams),
@@ -269,11 +286,17 @@ def run_serving(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         }
     finally:
         server.stop()
-    result["direct_p50_s"] = direct_engine_p50(args, args.n_warm * 3)
     return result
 
 
 def report(modes: dict[str, dict[str, Any]], serving: dict[str, Any]) -> None:
+    if modes:
+        report_modes(modes)
+    if serving:
+        report_serving(serving)
+
+
+def report_modes(modes: dict[str, dict[str, Any]]) -> None:
     print(f"{'':18}" + "".join(f"{m:>24}" for m in modes))
     print(f"{'T_ready (s)':18}" + "".join(f"{r['t_ready_s']:>24.2f}" for r in modes.values()))
     print(f"first / warm median (target <= {TARGETS['first_over_warm']:.2f}):")
@@ -284,8 +307,9 @@ def report(modes: dict[str, dict[str, Any]], serving: dict[str, Any]) -> None:
             for r in modes.values()
         )
         print(f"  {name:16}{cells}")
-    if not serving:
-        return
+
+
+def report_serving(serving: dict[str, Any]) -> None:
     voice = serving["voice"]
     print(f"cached voice on model thread: {voice['cached_voice_s_ms']:.2f} ms vs re-extracting "
           f"{voice['new_voice_s_ms']:.1f} ms (target <= {TARGETS['cached_voice_ms']:.0f} ms); end to end vs "
@@ -318,13 +342,13 @@ def main() -> None:
     parser.add_argument("--n-warm", type=int, default=7, help="warm requests per class (median)")
     parser.add_argument("--n-throughput", type=int, default=16, help="requests per concurrency level")
     parser.add_argument("--n-rss", type=int, default=500, help="requests before the second RSS reading")
-    parser.add_argument("--modes", default="eager,lazy", help="comma list of eager and/or lazy")
+    parser.add_argument("--modes", default="eager,lazy", help="comma list of eager and/or lazy ('' for none)")
     parser.add_argument("--skip-serving", action="store_true", help="only T_ready and first/warm ratios")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="glmtts-cold-") as tmp:
         workdir = Path(tmp)
-        modes = {m: run_mode(args, workdir, lazy=m == "lazy") for m in args.modes.split(",")}
+        modes = {m: run_mode(args, workdir, lazy=m == "lazy") for m in args.modes.split(",") if m}
         serving = {} if args.skip_serving else run_serving(args, workdir)
     report(modes, serving)
     if args.json:
