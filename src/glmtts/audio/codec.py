@@ -78,9 +78,16 @@ def encode_audio(samples: np.ndarray, sample_rate: int, fmt: AudioFormat | str =
 
 
 def write_audio(
-    path: str | Path, samples: np.ndarray, sample_rate: int, fmt: AudioFormat | str | None = None
+    path: str | Path,
+    samples: np.ndarray,
+    sample_rate: int,
+    fmt: AudioFormat | str | None = None,
+    *,
+    fsync: bool = True,
 ) -> Path:
-    """Write a file atomically (temporary file + rename); the format defaults to the file suffix."""
+    """Write a file atomically (temporary ``.<name>.*.part`` file + rename); the format defaults to the
+    file suffix. ``fsync=False`` skips flushing the file to disk: readers and a killed process still
+    never see half a file, only a power loss can lose it (batch jobs recover from that themselves)."""
     target = Path(path)
     audio_format = parse_format(
         fmt.value if isinstance(fmt, AudioFormat) else fmt or target.suffix.lstrip(".") or "wav"
@@ -91,8 +98,9 @@ def write_audio(
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

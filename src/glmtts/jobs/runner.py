@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +25,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 import soundfile as sf
 
-from glmtts.audio import encode_audio, read_audio, resample
+from glmtts.audio import AudioFormat, read_audio, resample, write_audio
 from glmtts.engines.base import CancelToken, Engine, SynthesisOptions, Voice
 from glmtts.errors import (
     CancelledError,
@@ -274,7 +272,8 @@ class JobRunner:
         if target_rate and target_rate != sample_rate:
             samples, sample_rate = resample(samples, sample_rate, target_rate), target_rate
         output = _output_path(context.job, item)
-        write_wav_atomic(output, samples, sample_rate)
+        # no fsync per file (~10 ms an item, more than all the job bookkeeping); recover() covers power loss
+        write_audio(output, samples, sample_rate, AudioFormat.WAV, fsync=False)
         audio_s = len(samples) / float(sample_rate)
         self.store.mark_item_done(
             context.job.job_id, item.line_no, output=output.name, synth_s=synth_s, audio_s=audio_s
@@ -367,23 +366,6 @@ def _item_error(exc: BaseException) -> ItemError:
 
 def _output_path(job: JobRecord, item: ItemRecord) -> Path:
     return job.out_dir / f"{item.uttid}.wav"
-
-
-def write_wav_atomic(path: Path, samples: np.ndarray, sample_rate: int) -> None:
-    """Write a 16-bit WAV via a temporary file + rename: readers and a killed process never see half a file.
-
-    Unlike :func:`glmtts.audio.write_audio` there is no fsync per file (it cost ~10 ms an item, more than the
-    whole job bookkeeping); a power loss is covered by :meth:`JobRunner.recover` instead.
-    """
-    payload = encode_audio(samples, sample_rate, "wav")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 @contextlib.contextmanager
