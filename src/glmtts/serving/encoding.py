@@ -7,7 +7,8 @@ Every format leaves chunk by chunk, so the first bytes go out as soon as the fir
 * flac and opus (Ogg): libsndfile (``soundfile``) writing into an append-only sink. Ogg pages only ever
   grow at the end. FLAC's encoder goes back at close to fill in the STREAMINFO totals (sample count, MD5,
   frame sizes); those bytes have already been sent, so the client keeps the "unknown" values, which the
-  FLAC format allows for streams, and every decoder reads the audio as usual.
+  FLAC format allows for streams. ffmpeg and players decode such a stream; libsndfile does not read a
+  FLAC of unknown length, so its users should ask for wav, pcm or a non-streamed flac.
 """
 
 from __future__ import annotations
@@ -61,18 +62,19 @@ class AppendOnlySink(io.RawIOBase):
 
     def write(self, data: Any) -> int:
         chunk = bytes(data)
-        start, end = self._position, self._position + len(chunk)
+        size = len(chunk)
+        start, end = self._position, self._position + size
         self._position = end
         if end <= self._taken:
-            _LOGGER.debug("dropped a %d-byte rewrite of already sent bytes at %d", len(chunk), start)
-            return len(chunk)
+            _LOGGER.debug("dropped a %d-byte rewrite of already sent bytes at %d", size, start)
+            return size
         if start < self._taken:
             chunk, start = chunk[self._taken - start :], self._taken
         offset = start - self._taken
         if offset > len(self._pending):
             self._pending.extend(b"\0" * (offset - len(self._pending)))
         self._pending[offset : offset + len(chunk)] = chunk
-        return len(data)
+        return size
 
     def take(self) -> bytes:
         """The bytes written since the last call; they become final."""
