@@ -196,6 +196,13 @@ def _bad_inputs() -> list[tuple[str, str, dict[str, object], int]]:
         ("path-like voice", speech, openai(voice="../../etc/passwd"), 400),
         ("absolute path voice", speech, openai(voice="/etc/passwd"), 400),
         ("unknown format", speech, openai(response_format="wma"), 400),
+        ("empty text, streamed flac", speech, openai(input="", response_format="flac", stream=True), 400),
+        (
+            "unknown voice, streamed opus",
+            speech,
+            openai(voice="nobody", response_format="opus", stream=True),
+            400,
+        ),
         ("negative seed", speech, openai(seed=-1), 422),
         ("seed too big", speech, openai(seed=2**40), 422),
         ("seed not a number", speech, openai(seed="abc"), 422),
