@@ -19,21 +19,24 @@ _FFMPEG_TIMEOUT_S = 60.0
 _FFMPEG_RATE = 48000
 
 
-def read_audio(path: str | Path, target_sr: int | None = None) -> tuple[np.ndarray, int]:
-    """Read a file into mono float32; resample to ``target_sr`` when given.
+def read_audio(
+    path: str | Path, target_sr: int | None = None, *, mono: bool = True
+) -> tuple[np.ndarray, int]:
+    """Read a file into float32 (mono unless ``mono=False``); resample mono audio to ``target_sr``.
 
     Raises :class:`InvalidAudioError` with the file name when it is missing or not audio.
     """
     file_path = Path(path)
     if not file_path.is_file():
         raise InvalidAudioError(f"audio file not found: {file_path}")
-    return read_audio_bytes(file_path.read_bytes(), target_sr=target_sr, name=str(file_path))
+    return read_audio_bytes(file_path.read_bytes(), target_sr=target_sr, name=str(file_path), mono=mono)
 
 
 def read_audio_bytes(
-    data: bytes, target_sr: int | None = None, name: str = "audio"
+    data: bytes, target_sr: int | None = None, name: str = "audio", *, mono: bool = True
 ) -> tuple[np.ndarray, int]:
-    """Decode an in-memory file into mono float32."""
+    """Decode an in-memory file into float32: ``[n]`` mono, or with ``mono=False`` the file's channels
+    (``[n]`` for one channel, ``[n, channels]`` otherwise; ``target_sr`` is then not allowed)."""
     if not data:
         raise InvalidAudioError(f"{name} is empty (0 bytes)")
     try:
@@ -41,13 +44,22 @@ def read_audio_bytes(
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         _LOGGER.debug("libsndfile could not read %s (%s); trying ffmpeg", name, exc)
         samples, sample_rate = _decode_with_ffmpeg(data, name)
-    mono = to_mono(samples)
-    if mono.size == 0:
+    if not mono:
+        if target_sr is not None:
+            raise ValueError("target_sr needs mono=True")
+        decoded = np.asarray(samples, dtype=np.float32)
+        if decoded.ndim == 2 and decoded.shape[1] == 1:
+            decoded = decoded[:, 0]
+        if decoded.size == 0:
+            raise InvalidAudioError(f"{name} holds no audio samples")
+        return np.ascontiguousarray(decoded), int(sample_rate)
+    mixed = to_mono(samples)
+    if mixed.size == 0:
         raise InvalidAudioError(f"{name} holds no audio samples")
     if target_sr is not None and target_sr != sample_rate:
-        mono = resample(mono, int(sample_rate), target_sr)
+        mixed = resample(mixed, int(sample_rate), target_sr)
         sample_rate = target_sr
-    return mono, int(sample_rate)
+    return mixed, int(sample_rate)
 
 
 def _decode_with_ffmpeg(data: bytes, name: str) -> tuple[np.ndarray, int]:

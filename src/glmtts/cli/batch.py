@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from glmtts.cli.engine_flags import add_engine_flags, engine_config_from
+
 DEFAULT_OUT = Path("outputs") / "batch"
 
 
@@ -40,11 +42,8 @@ def _register_run(actions: Any) -> None:
     run.add_argument(
         "--root", type=Path, help="folder prompt paths resolve in (default: the file's folder, then ./)"
     )
-    run.add_argument("--engine", default="kokoro", help="engine (default kokoro)")
-    run.add_argument("--engine-class", help="register ENGINE as this 'module:Class' first (plugins)")
-    run.add_argument("--ckpt", type=Path, help="checkpoint directory (glm engine)")
-    run.add_argument("--device", default="cpu", help="cpu, cuda or mps")
-    run.add_argument("--seed", type=int, default=42, help="seed for every item (default 42)")
+    add_engine_flags(run)
+    run.add_argument("--seed", type=int, help="seed for every item (default 42)")
     run.add_argument("--phoneme", action="store_true", help="hybrid phoneme input (upstream --use_phoneme)")
     run.add_argument(
         "--workdir", type=Path, help="state directory with stored voices (default ./glmtts-data)"
@@ -56,45 +55,48 @@ def _register_run(actions: Any) -> None:
 
 def run_local(args: argparse.Namespace) -> int:
     from glmtts.jobs.input import PromptResolver, parse_batch_input
-    from glmtts.jobs.layout import JobLayout, JobOptions, content_job_id, validate_job_id
-    from glmtts.jobs.local import load_engine, open_local_job, run_local_job
+    from glmtts.jobs.layout import JobLayout, content_job_id, validate_job_id
+    from glmtts.jobs.local import open_local_job, run_local_job
     from glmtts.jobs.runner import RunnerSettings
     from glmtts.jobs.store import JobStore
-    from glmtts.jobs.text_info import frontend_describer
+    from glmtts.synthesis import open_runtime
 
     data = _read_input(args.file)
     job_id = validate_job_id(args.job_id) if args.job_id else content_job_id(args.file, data)
     layout = JobLayout.for_local(args.out)
     roots = [args.root] if args.root else [args.file.resolve().parent, Path.cwd()]
-    parse_batch_input(data, PromptResolver(roots))  # whole-file errors before the (slow) engine load
-    describe = frontend_describer()  # loads in the background while the engine loads
-    engine = load_engine(args.engine, ckpt_dir=args.ckpt, device=args.device, engine_class=args.engine_class)
-    voices = _voice_library(args, engine.name or args.engine)
-    with JobStore(layout.db_path) as store:
-        opened = open_local_job(
-            store,
-            layout,
-            job_id,
-            data,
-            roots=roots,
-            options=JobOptions(seed=args.seed, phoneme=args.phoneme),
-            voice_exists=lambda name: (
-                name in engine.builtin_voices() or (voices is not None and name in voices)
-            ),
-        )
+    parse_batch_input(data, PromptResolver(roots, 1 << 40))  # whole-file errors before the (slow) engine load
+    options = {"seed": args.seed, "phoneme": args.phoneme}
+    with (
+        open_runtime(engine_config_from(args), _runtime_config(args)) as runtime,
+        JobStore(layout.db_path) as store,
+    ):
+        opened = open_local_job(store, layout, job_id, data, runtime.service, roots=roots, options=options)
         _announce(store, opened, layout.out_dir(job_id))
         with JobProgress(opened.job, disabled=args.no_progress) as progress:
             job = run_local_job(
                 store,
-                engine,
+                runtime.service,
                 job_id,
                 archive_path=layout.archive_path(job_id),
                 settings=RunnerSettings(max_attempts=args.max_attempts),
-                describe_text=describe,
                 on_item=progress.update,
             )
     print(f"{job.job_id}: {job.n_done} done, {job.n_failed} failed -> {layout.archive_path(job_id)}")
     return 0 if job.n_done == job.n_items else 1
+
+
+def _runtime_config(args: argparse.Namespace) -> Any:
+    """Stored voices from the workdir; prompt features persisted beside the outputs (a rerun resumes)."""
+    from glmtts.synthesis import RuntimeConfig
+
+    workdir = args.workdir or Path(os.environ.get("GLMTTS_WORKDIR", "glmtts-data"))
+    voices_dir = workdir / "voices"
+    return RuntimeConfig(
+        voices_dir=voices_dir if voices_dir.is_dir() else None,
+        voice_features_dir=args.out / ".voice-features",
+        log_requests=False,
+    )
 
 
 def _read_input(path: Path) -> bytes:
@@ -104,15 +106,6 @@ def _read_input(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise InvalidBatchError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def _voice_library(args: argparse.Namespace, engine_name: str) -> Any:
-    workdir = args.workdir or Path(os.environ.get("GLMTTS_WORKDIR", "glmtts-data"))
-    if not (workdir / "voices").is_dir():
-        return None
-    from glmtts.voices import VoiceStore
-
-    return VoiceStore(workdir / "voices", engine_name)
 
 
 def _announce(store: Any, opened: Any, out_dir: Path) -> None:
@@ -183,7 +176,7 @@ def _register_remote(actions: Any) -> None:
         "--prompts", type=Path, help="zip of prompt clips (default: zip the clips the file names)"
     )
     submit.add_argument("--job-id", help="job id (default: chosen by the server)")
-    submit.add_argument("--seed", type=int, default=42, help="seed for every item (default 42)")
+    submit.add_argument("--seed", type=int, help="seed for every item (default: the server's --seed)")
     submit.add_argument("--phoneme", action="store_true", help="hybrid phoneme input")
     submit.add_argument("--wait", action="store_true", help="wait until the job finishes")
     submit.set_defaults(func=run_submit)
@@ -232,7 +225,9 @@ def _checked(client: Any, method: str, url: str, **kwargs: Any) -> Any:
 
 def run_submit(args: argparse.Namespace) -> int:
     data = _read_input(args.file)
-    form = {"seed": str(args.seed), "phoneme": str(args.phoneme).lower()}
+    form = {"phoneme": str(args.phoneme).lower()}
+    if args.seed is not None:
+        form["seed"] = str(args.seed)
     if args.job_id:
         form["job_id"] = args.job_id
     files: dict[str, Any] = {"file": (args.file.name, data, "application/x-ndjson")}
@@ -267,7 +262,7 @@ def _zip_referenced_prompts(path: Path, data: bytes) -> bytes | None:
             continue
         if isinstance(record, dict) and isinstance(record.get("prompt_speech"), str):
             names.add(record["prompt_speech"])
-    resolver = PromptResolver([path.resolve().parent, Path.cwd()])
+    resolver = PromptResolver([path.resolve().parent, Path.cwd()], 1 << 40)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(names):
@@ -313,12 +308,12 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from glmtts.jobs.archive import atomic_file
+    from glmtts.atomic import atomic_write
 
     target = args.output or Path(f"{args.job_id}.zip")
     with _client(args) as client:
         response = _checked(client, "GET", f"/v1/jobs/{args.job_id}/archive")
-        with atomic_file(target) as handle:
+        with atomic_write(target) as handle:
             handle.write(response.content)
     print(f"wrote {target} ({target.stat().st_size} bytes)")
     return 0

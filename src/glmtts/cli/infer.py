@@ -6,7 +6,8 @@ line (strict JSONL, unlike upstream's indented dump) with ``uttid``, ``syn_text`
 normalized segments) and ``syn_text_phoneme`` (per-segment phoneme text in phoneme mode, else null).
 Prompt paths resolve against the working directory (upstream runs from the repo root), then the examples
 folder's parent, then the examples folder; never outside them. A failing line is reported and the others
-go on, as upstream. Exit status 0 when every line succeeded, 1 otherwise.
+go on, as upstream. Exit status 0 when every line succeeded, 1 otherwise. The lines run as a job through
+an in-process synthesis runtime: the same service, voices and limits as ``glmtts serve``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from glmtts.cli.engine_flags import add_engine_flags, engine_config_from
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{0,64}$")
 TEXT_COMPARE_NAME = "text_compare.jsonl"
+#: upstream glmtts_inference.py's default seed (``glmtts synth`` and ``serve`` default to 42)
+UPSTREAM_SEED = 0
 
 
 def register(subparsers: Any) -> None:
@@ -57,22 +62,19 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--examples-dir", "--examples_dir", type=Path, default=Path("examples"))
     parser.add_argument("--output-dir", "--output_dir", type=Path, default=Path("outputs"))
-    parser.add_argument("--seed", type=int, default=0, help="seed (default 0, as upstream)")
-    parser.add_argument("--engine", default="kokoro", help="kokoro or glm (default kokoro)")
-    parser.add_argument("--engine-class", help="register ENGINE as this 'module:Class' first (plugins)")
-    parser.add_argument("--ckpt", type=Path, help="checkpoint directory (glm engine; default ./ckpt)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or mps")
+    parser.add_argument("--seed", type=int, default=UPSTREAM_SEED, help="seed (default 0, as upstream)")
+    add_engine_flags(parser, ckpt_default=Path("ckpt"))
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from glmtts.cli.batch import JobProgress
-    from glmtts.jobs.layout import JobLayout, JobOptions
-    from glmtts.jobs.local import load_engine, open_local_job, run_local_job
+    from glmtts.jobs.layout import JobLayout
+    from glmtts.jobs.local import open_local_job, run_local_job
     from glmtts.jobs.runner import RunnerSettings
     from glmtts.jobs.store import JobStore
-    from glmtts.jobs.text_info import frontend_describer
+    from glmtts.synthesis import open_runtime
 
     source = _input_file(args)
     data = source.read_bytes()
@@ -81,35 +83,21 @@ def run(args: argparse.Namespace) -> int:
         uploads_dir=args.output_dir,
         outputs_dir=args.output_dir / f"pretrain{args.exp_name}",
     )
-    engine = load_engine(
-        args.engine,
-        ckpt_dir=_ckpt(args),
-        device=args.device,
-        engine_class=args.engine_class,
-        extra=_extra(args),
-    )
-    describe = frontend_describer()
     examples_dir = args.examples_dir.resolve()
-    with JobStore(None) as store:
-        opened = open_local_job(
-            store,
-            layout,
-            args.data,
-            data,
-            roots=[Path.cwd(), examples_dir.parent, examples_dir],
-            options=JobOptions(seed=args.seed, phoneme=args.phoneme, use_cache=args.use_cache),
-            voice_exists=lambda name: name in engine.builtin_voices(),
-        )
+    options = {"seed": args.seed, "phoneme": args.phoneme, "use_cache": args.use_cache}
+    with open_runtime(engine_config_from(args)) as runtime, JobStore(None) as store:
+        service = runtime.service
+        roots = [Path.cwd(), examples_dir.parent, examples_dir]
+        opened = open_local_job(store, layout, args.data, data, service, roots=roots, options=options)
         with JobProgress(opened.job, disabled=args.no_progress) as progress:
             job = run_local_job(
                 store,
-                engine,
+                service,
                 args.data,
                 archive_path=None,
                 settings=RunnerSettings(sample_rate=args.sample_rate),
-                describe_text=describe,
                 on_item=progress.update,
-                finish=lambda finished: _write_text_compare(store, finished, describe),
+                finish=lambda finished: _write_text_compare(store, finished, service),
             )
         _report_failures(store, job)
     print(f"{job.n_done}/{job.n_items} written to {job.out_dir}")
@@ -135,28 +123,20 @@ def _input_file(args: argparse.Namespace) -> Path:
     return source
 
 
-def _ckpt(args: argparse.Namespace) -> Path | None:
-    if args.ckpt is not None:
-        return Path(args.ckpt)
-    return Path("ckpt") if args.engine == "glm" else None
-
-
-def _extra(args: argparse.Namespace) -> dict[str, object]:
-    return {"sample_rate": args.sample_rate} if args.engine == "glm" else {}
-
-
-def _write_text_compare(store: Any, job: Any, describe: Any) -> None:
-    from glmtts.jobs.archive import atomic_file
+def _write_text_compare(store: Any, job: Any, service: Any) -> None:
+    """Upstream's text_compare file: how the engine read each line (its normalized segments, phonemes)."""
+    from glmtts.atomic import atomic_write
     from glmtts.jobs.store import ItemState
 
-    with atomic_file(job.out_dir / TEXT_COMPARE_NAME) as handle:
+    phoneme = bool(job.options.get("phoneme"))
+    with atomic_write(job.out_dir / TEXT_COMPARE_NAME) as handle:
         for item in store.items(job.job_id, [ItemState.DONE]):
-            description = describe(item.syn_text or "", bool(job.options.get("phoneme")))
+            description = service.describe(item.syn_text or "", phoneme).result()
             line = {
                 "uttid": item.uttid,
                 "syn_text": item.syn_text,
-                "syn_text_tn": list(description.segments),
-                "syn_text_phoneme": list(description.phonemes) if description.phonemes is not None else None,
+                "syn_text_tn": [segment.text for segment in description.segments],
+                "syn_text_phoneme": [s.phonemes or s.text for s in description.segments] if phoneme else None,
             }
             handle.write(json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n")
 

@@ -9,15 +9,15 @@ shows the traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from glmtts import __version__
+from glmtts.cli import batch, doctor, infer, serve, synth, text, voices
 from glmtts.errors import GlmttsError
 
-SUBCOMMAND_MODULES = ("synth", "serve", "infer", "batch", "voices", "text", "doctor")
+SUBCOMMANDS = (synth, serve, infer, batch, voices, text, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,13 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"glmtts.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"glmtts.cli.{name}":
-                raise
-            continue
+    for module in SUBCOMMANDS:
         module.register(subparsers)
     return parser
 

@@ -28,6 +28,8 @@ _FIELDS = (
     "ckpt",
     "device",
     "dtype",
+    "flow_dtype",
+    "hift_dtype",
     "workdir",
     "cache_dir",
     "api_key",
@@ -35,7 +37,9 @@ _FIELDS = (
     "max_batch_queue",
     "request_timeout_s",
     "max_upload_bytes",
+    "min_prompt_s",
     "max_prompt_s",
+    "max_text_chars",
     "warmup_rounds",
     "seed",
 )
@@ -53,7 +57,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--engine-class", help="register ENGINE as this 'module:Class' first (plugins)")
     parser.add_argument("--ckpt", type=Path, help="checkpoint directory (glm engine)")
     parser.add_argument("--device", help="cpu, cuda or mps (default cpu)")
-    parser.add_argument("--dtype", help="float32, bfloat16 or float16")
+    parser.add_argument("--dtype", help="the LLM's dtype: float32, bfloat16 or float16")
+    parser.add_argument("--flow-dtype", help="the flow model's dtype (glm; default float32)")
+    parser.add_argument("--hift-dtype", help="the vocoder's dtype (glm; default float32)")
     parser.add_argument(
         "--workdir", type=Path, help="state directory: voices, dictionary, jobs (default ./glmtts-data)"
     )
@@ -65,7 +71,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-batch-queue", type=int, help="batch-job items allowed to wait (default 256)")
     parser.add_argument("--request-timeout-s", type=float, help="per-request timeout counted from enqueue")
     parser.add_argument("--max-upload-bytes", type=int, help="upload size limit (default 20 MiB)")
+    parser.add_argument("--min-prompt-s", type=float, help="shortest prompt clip accepted (seconds)")
     parser.add_argument("--max-prompt-s", type=float, help="longest prompt clip accepted (default 30 s)")
+    parser.add_argument("--max-text-chars", type=int, help="longest text accepted (default 20000)")
     parser.add_argument(
         "--warmup-rounds", type=int, help="warm-up rounds per request shape (default 1; 0 = engine only)"
     )
@@ -103,14 +111,15 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from glmtts.serving.api.app import create_app
-    from glmtts.serving.lifecycle import Phase
-    from glmtts.serving.services import build_services
+    from glmtts.serving.composition import build_services
+    from glmtts.synthesis import Phase
+    from glmtts.ui.app import build_ui
 
     settings = build_settings(args)
     glmtts_logger = logging.getLogger("glmtts")
     glmtts_logger.setLevel(min(logging.getLogger().getEffectiveLevel(), logging.INFO))
     services = build_services(settings)
-    app = create_app(settings, services=services)
+    app = create_app(settings, ui_factory=build_ui, services=services)
     config = uvicorn.Config(
         app,
         host=settings.host,

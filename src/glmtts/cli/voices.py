@@ -47,26 +47,26 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
 def _store(args: argparse.Namespace) -> Any:
     from glmtts.voices import VoiceStore
 
-    settings = _settings(args)
-    return VoiceStore(settings.voices_dir, settings.engine)
+    return VoiceStore(_settings(args).voices_dir)
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from glmtts.audio import read_audio, validate_prompt
-    from glmtts.engines.registry import create_engine, register_engine
-    from glmtts.voices import VoiceStore, validate_voice_name
+    """Extract the clip's features with the engine the server will use, through the same voice subsystem."""
+    from glmtts.engines.registry import create_engine
+    from glmtts.synthesis import build_runtime
+    from glmtts.voices import validate_voice_name
 
     validate_voice_name(args.name)
     settings = _settings(args, ckpt=args.ckpt, device=args.device)
-    if settings.engine_class:
-        register_engine(settings.engine, settings.engine_class)
-    samples, sample_rate = read_audio(args.wav)
-    validate_prompt(samples, sample_rate, max_s=settings.max_prompt_s)
-    engine = create_engine(settings.engine_config())
-    engine.load()
-    store = VoiceStore(settings.voices_dir, engine.name or settings.engine)
-    record = store.add(args.name, samples, sample_rate, args.text, engine.prepare_voice, replace=args.replace)
-    print(f"stored voice {record.name} ({record.voice_id}, {record.duration_s:.1f} s) in {store.root}")
+    runtime = build_runtime(create_engine(settings.engine_config()), settings.runtime_config())
+    with runtime:
+        clip = runtime.decoder.prompt_file(args.wav, args.text)
+        runtime.voices.store.check_new(args.name, clip, args.replace)
+        runtime.load()
+        record = runtime.service.add_voice(args.name, clip, args.replace).result()
+    print(
+        f"stored voice {record.name} ({record.voice_id}, {record.duration_s:.1f} s) in {settings.voices_dir}"
+    )
     return 0
 
 

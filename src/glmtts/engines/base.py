@@ -5,22 +5,52 @@ be built inside any process (CLI, server worker thread, a Ray actor). One thread
 are not required to be thread-safe.
 
 Audio is mono float32 in [-1, 1] at ``engine.sample_rate``. ``stream`` yields :class:`AudioChunk` objects
-as soon as they exist; :meth:`Engine.synthesize` just concatenates the stream.
+as soon as they exist; :meth:`Engine.synthesize` just concatenates the stream. What an engine supports is
+declared in :class:`Capabilities` (``engine.info().capabilities``); callers read that, never the name.
+
+An engine owns the one text frontend of its process (:attr:`Engine.text_frontend`): callers describe text
+with :meth:`Engine.describe_text` and change the live pronunciation dictionary with
+:meth:`Engine.set_pronunciations`, both on the model thread.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
+import enum
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from glmtts.audio.chunk import AudioChunk
+from glmtts.audio.signal import MAX_PROMPT_S, MIN_PROMPT_S
 from glmtts.errors import CancelledError, InvalidOptionError
+
+if TYPE_CHECKING:
+    from glmtts.text import FrontendResult, PronunciationDictionary, TextFrontend
+
+__all__ = [
+    "DEFAULT_SEED",
+    "AudioChunk",
+    "CancelToken",
+    "Capabilities",
+    "Engine",
+    "EngineConfig",
+    "EngineInfo",
+    "SamplingOptions",
+    "StreamingGranularity",
+    "SynthesisOptions",
+    "Voice",
+]
+
+#: The seed a request gets when it names none (settings and flags override it; this is the one literal).
+DEFAULT_SEED = 42
+#: Speaking rates :class:`SynthesisOptions` accepts at all; an engine declares its own range.
+SPEED_LIMITS = (0.25, 4.0)
 
 #: Callback reporting load progress: (component name, bytes loaded so far, total bytes or 0).
 ProgressCallback = Callable[[str, int, int], None]
@@ -59,22 +89,28 @@ class SynthesisOptions:
     """Per-request options, validated once at construction.
 
     ``pronunciations`` holds extra dictionary entries for this request only, as ``(source, replacement)``
-    pairs in the upstream ``G2P_replace_dict.jsonl`` sense.
+    pairs in the upstream ``G2P_replace_dict.jsonl`` sense (the live dictionary of the process applies to
+    every request anyway). ``stream`` is True only when the caller consumes the audio incrementally (an
+    HTTP ``stream=true`` response, the UI's streamed playback, ``synth --stream``); an engine may pick a
+    different path for whole files (the glm engine's one-shot path). ``instructions`` is OpenAI's free-text
+    style hint; engines whose capabilities say ``instructions=False`` ignore it.
     """
 
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     speed: float = 1.0
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
     phoneme: bool = False
     use_cache: bool = True
     pronunciations: tuple[tuple[str, str], ...] = ()
     max_chars: int = 20_000
+    stream: bool = False
+    instructions: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise InvalidOptionError("seed must be an integer in [0, 2**32)")
-        if not 0.25 <= self.speed <= 4.0:
-            raise InvalidOptionError("speed must be in [0.25, 4.0]")
+        if not SPEED_LIMITS[0] <= self.speed <= SPEED_LIMITS[1]:
+            raise InvalidOptionError(f"speed must be in [{SPEED_LIMITS[0]}, {SPEED_LIMITS[1]}]")
 
     def replace(self, **changes: Any) -> SynthesisOptions:
         """Return a copy with some fields changed (validated again)."""
@@ -110,18 +146,44 @@ class Voice:
     features: Mapping[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
 
+class StreamingGranularity(str, enum.Enum):
+    """How often an engine's stream yields audio."""
+
+    SENTENCE = "sentence"  # one chunk per sentence / text segment
+    BLOCK = "block"  # several chunks per segment (blocks of speech tokens)
+    WHOLE = "whole"  # one chunk for the whole text
+
+
 @dataclass(frozen=True)
-class AudioChunk:
-    """One piece of synthesized audio, mono float32 in [-1, 1]."""
+class Capabilities:
+    """What an engine supports; front ends show and accept exactly this, and never test the engine's name.
 
-    samples: np.ndarray
-    sample_rate: int
-    segment_index: int = 0
-    is_last: bool = False
+    ``sampling``: honours :class:`SamplingOptions`. ``seed``: the output depends on ``options.seed``
+    (False: deterministic regardless). ``phoneme_mode``: honours ``options.phoneme``. ``speed_range``:
+    the speaking rates it accepts (``(1.0, 1.0)``: none but normal). ``sample_rates``: the output rates it
+    can produce (the first is the default). ``batching``: it can synthesize several requests at once.
+    ``prompt_seconds``: the prompt clip lengths it is made for. ``uses_transcript``: a prompt's
+    transcript changes the result. ``instructions``: it follows OpenAI's free-text ``instructions``.
+    """
 
-    @property
-    def duration_s(self) -> float:
-        return float(len(self.samples)) / float(self.sample_rate)
+    sampling: bool = False
+    seed: bool = False
+    phoneme_mode: bool = False
+    streaming: StreamingGranularity = StreamingGranularity.SENTENCE
+    speed_range: tuple[float, float] = (1.0, 1.0)
+    sample_rates: tuple[int, ...] = ()
+    batching: bool = False
+    prompt_seconds: tuple[float, float] = (MIN_PROMPT_S, MAX_PROMPT_S)
+    uses_transcript: bool = False
+    instructions: bool = False
+
+    def supports_speed(self, speed: float) -> bool:
+        return self.speed_range[0] <= speed <= self.speed_range[1]
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["streaming"] = self.streaming.value
+        return data
 
 
 @dataclass(frozen=True)
@@ -132,6 +194,7 @@ class EngineInfo:
     dtype: str
     builtin_voices: tuple[str, ...]
     details: Mapping[str, Any] = field(default_factory=dict)
+    capabilities: Capabilities = field(default_factory=Capabilities)
 
 
 class CancelToken:
@@ -159,6 +222,7 @@ class Engine(abc.ABC):
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
+        self._base_dictionary: PronunciationDictionary | None = None
 
     @property
     @abc.abstractmethod
@@ -183,9 +247,12 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def prepare_voice(self, samples: np.ndarray, sample_rate: int, prompt_text: str | None = None) -> Voice:
-        """Turn a prompt clip (mono float32) into a reusable :class:`Voice`.
+        """Turn a prompt clip into the features of a :class:`Voice` (no caching, no re-validation).
 
-        Raises :class:`~glmtts.errors.InvalidAudioError` for silent, too short or too long clips.
+        ``samples`` is float32 as decoded: ``[n]`` or ``[n, channels]`` (an engine takes the channel it
+        needs or mixes to mono itself). The clip was already validated against the configured limits and
+        hashed by the voice subsystem (:mod:`glmtts.voices`), which also caches the result and replaces
+        the returned ``voice_id`` with the clip's content id.
         """
 
     @abc.abstractmethod
@@ -212,6 +279,10 @@ class Engine(abc.ABC):
         """Approximate memory held by the engine, by component."""
         return {}
 
+    def capabilities(self) -> Capabilities:
+        """What this engine supports (the conservative default: no sampling, seed, phonemes or speed)."""
+        return Capabilities(sample_rates=(self.sample_rate,))
+
     def info(self) -> EngineInfo:
         return EngineInfo(
             name=self.name,
@@ -219,7 +290,47 @@ class Engine(abc.ABC):
             device=self.config.device,
             dtype=self.config.dtype,
             builtin_voices=self.builtin_voices(),
+            details=self.details(),
+            capabilities=self.capabilities(),
         )
+
+    def details(self) -> dict[str, Any]:
+        """Engine-specific facts for ``/v1/status`` (e.g. per-component dtypes)."""
+        return {}
+
+    # -- text ----------------------------------------------------------------------------------------
+    @property
+    def text_frontend(self) -> TextFrontend | None:
+        """The engine's text frontend once loaded (the one of the process), or None for engines without."""
+        return None
+
+    def describe_text(self, text: str, phoneme: bool = False) -> FrontendResult:
+        """How this engine reads ``text``: normalized form, segments, pinyin (and phonemes in phoneme mode).
+
+        Engines without a text frontend read the text as it is: one segment, whitespace collapsed.
+        """
+        from glmtts.text import FrontendResult, Segment
+
+        frontend = self.text_frontend
+        if frontend is not None:
+            return frontend.analyze(text, phoneme=phoneme)
+        normalized = " ".join(text.split())
+        segment = Segment(text=normalized, tokens=(), pinyin="", phonemes=normalized if phoneme else None)
+        return FrontendResult(original=text, normalized=normalized, segments=(segment,) if normalized else ())
+
+    def set_pronunciations(self, entries: Sequence[tuple[str, str]]) -> None:
+        """Make ``entries`` the live additions to the dictionary the frontend loaded (replacing earlier ones).
+
+        The loaded dictionary (``EngineConfig.dictionary_path``, else ``configs/G2P_replace_dict.jsonl`` of
+        the working directory at start, else the packaged default) stays the base; an entry removed here is
+        gone from the next request on.
+        """
+        frontend = self.text_frontend
+        if frontend is None:
+            return
+        if self._base_dictionary is None:
+            self._base_dictionary = frontend.dictionary
+        frontend.set_dictionary(self._base_dictionary.merged(tuple(entries)))
 
     def synthesize(
         self,

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from glmtts.atomic import atomic_write
 from glmtts.jobs.store import ItemRecord, ItemState, JobRecord, JobStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -47,7 +44,7 @@ def result_line(item: ItemRecord) -> dict[str, Any]:
 def write_results(store: JobStore, job: JobRecord) -> Path:
     """Write ``<out_dir>/results.jsonl`` from the store; return its path."""
     target = job.out_dir / RESULTS_NAME
-    with atomic_file(target) as handle:
+    with atomic_write(target) as handle:
         for item in store.items(job.job_id):
             handle.write(json.dumps(result_line(item), ensure_ascii=False).encode("utf-8") + b"\n")
     return target
@@ -57,7 +54,7 @@ def build_archive(store: JobStore, job: JobRecord, archive_path: Path) -> Path:
     """Write the job's zip (done WAVs + ``results.jsonl``) to ``archive_path``; return it."""
     results = write_results(store, job)
     done = store.items(job.job_id, [ItemState.DONE])
-    with atomic_file(archive_path) as handle, zipfile.ZipFile(handle, "w") as archive:
+    with atomic_write(archive_path) as handle, zipfile.ZipFile(handle, "w") as archive:
         for item in done:
             if item.output is None:
                 continue
@@ -65,19 +62,3 @@ def build_archive(store: JobStore, job: JobRecord, archive_path: Path) -> Path:
         archive.write(results, arcname=RESULTS_NAME, compress_type=zipfile.ZIP_DEFLATED)
     _LOGGER.info("job %s: archive with %d outputs at %s", job.job_id, len(done), archive_path)
     return archive_path
-
-
-@contextmanager
-def atomic_file(target: Path) -> Iterator[IO[bytes]]:
-    """Open a temporary file beside ``target``; on success fsync and rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

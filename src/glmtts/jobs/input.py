@@ -8,11 +8,13 @@ One JSON object per line::
 Whole-file problems (empty, not UTF-8, too big, too many lines, no valid line) raise a typed error. Problems
 of single lines do not: each bad line becomes a *rejected* item carrying its line number and reason
 (not JSON, not an object, missing field, unsafe or duplicate ``uttid``, prompt path escaping the job root or
-missing, unknown voice), and the valid lines run.
+missing, and whatever the :class:`LineChecks` refuse: text too long or empty, unknown voice), and the
+valid lines run.
 
-Limits (:class:`InputLimits`): 16 MiB per file, 10 000 lines per job, 5 000 characters of ``syn_text`` per
-line, ``uttid`` of at most 128 characters. ``uttid`` becomes a file name, so it may hold letters, digits,
-``_``, ``-`` and ``.`` only (any script; no leading dot, no path separators).
+File limits (:class:`InputLimits`): 16 MiB per file, 10 000 lines per job, ``uttid`` of at most 128
+characters. ``uttid`` becomes a file name, so it may hold letters, digits, ``_``, ``-`` and ``.`` only (any
+script; no leading dot, no path separators). Text and prompt limits are those of every request
+(:class:`glmtts.synthesis.Limits`), applied by the checks and the resolver.
 """
 
 from __future__ import annotations
@@ -20,16 +22,22 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from glmtts.errors import InvalidBatchError, PayloadTooLargeError
+from glmtts.errors import GlmttsError, InvalidBatchError, PayloadTooLargeError
 from glmtts.jobs.store import ItemError, NewItem
 
-#: Returns True if a stored or built-in voice of that name exists.
-VoiceExists = Callable[[str], bool]
+
+class LineChecks(Protocol):
+    """The request-level checks of a line (the synthesis service's; raise a typed error to reject it)."""
+
+    def text(self, value: Any) -> str: ...
+
+    def voice(self, name: str) -> None: ...
+
 
 _UTTID_RE = re.compile(r"^[\w\-][\w.\-]*$")
 _N_PROBLEMS_IN_MESSAGE = 10
@@ -41,9 +49,7 @@ class InputLimits:
 
     max_bytes: int = 16 * 1024 * 1024
     max_lines: int = 10_000
-    max_text_chars: int = 5_000
     max_uttid_chars: int = 128
-    max_prompt_bytes: int = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class PromptResolver:
     only to check that their target stays inside the root.
     """
 
-    def __init__(self, roots: Sequence[Path], max_bytes: int = InputLimits.max_prompt_bytes) -> None:
+    def __init__(self, roots: Sequence[Path], max_bytes: int) -> None:
         if not roots:
             raise ValueError("PromptResolver needs at least one root")
         self.roots = tuple(Path(os.path.abspath(root)) for root in roots)
@@ -121,13 +127,13 @@ def _is_inside(path: Path, root: Path) -> bool:
 def parse_batch_input(
     data: bytes,
     resolver: PromptResolver,
-    voice_exists: VoiceExists | None = None,
+    checks: LineChecks | None = None,
     limits: InputLimits | None = None,
 ) -> BatchInput:
     """Validate a whole JSONL input; raise if nothing in it can run (see the module docstring)."""
     limits = limits or InputLimits()
     lines = _split_lines(data, limits)
-    parser = _LineParser(resolver, voice_exists, limits)
+    parser = _LineParser(resolver, checks, limits)
     items = tuple(parser.parse(line_no, line) for line_no, line in lines)
     batch = BatchInput(items)
     if batch.n_valid == 0:
@@ -167,11 +173,9 @@ def _split_lines(data: bytes, limits: InputLimits) -> list[tuple[int, str]]:
 class _LineParser:
     """Validates lines one by one, remembering uttids to catch duplicates."""
 
-    def __init__(
-        self, resolver: PromptResolver, voice_exists: VoiceExists | None, limits: InputLimits
-    ) -> None:
+    def __init__(self, resolver: PromptResolver, checks: LineChecks | None, limits: InputLimits) -> None:
         self._resolver = resolver
-        self._voice_exists = voice_exists
+        self._checks = checks
         self._limits = limits
         self._first_line_of: dict[str, int] = {}
 
@@ -183,6 +187,8 @@ class _LineParser:
             return self._item(record, line_no, uttid)
         except LineRejected as exc:
             return NewItem(line_no=line_no, uttid=uttid, error=ItemError(exc.error_type, exc.reason))
+        except GlmttsError as exc:  # a request-level check refused the line
+            return NewItem(line_no=line_no, uttid=uttid, error=ItemError(exc.error_type, exc.message))
 
     def _uttid(self, record: dict[str, Any], line_no: int) -> str:
         raw = record.get("uttid")
@@ -205,12 +211,9 @@ class _LineParser:
         syn_text = _string_field(record, "syn_text", required=True)
         assert syn_text is not None
         if not syn_text.strip():
-            raise LineRejected("syn_text is empty")
-        if len(syn_text) > self._limits.max_text_chars:
-            raise LineRejected(
-                f"syn_text has {len(syn_text)} characters; at most {self._limits.max_text_chars} per line",
-                "text_too_long",
-            )
+            raise LineRejected("syn_text is empty", "nothing_to_say")
+        if self._checks is not None:
+            self._checks.text(syn_text)
         prompt_text = _string_field(record, "prompt_text", required=False)
         prompt_speech = _string_field(record, "prompt_speech", required=False)
         voice = _string_field(record, "voice", required=False)
@@ -219,8 +222,8 @@ class _LineParser:
         if not prompt_speech and not voice:
             raise LineRejected("missing field 'prompt_speech' (or 'voice')")
         prompt_path = self._resolver.resolve(prompt_speech) if prompt_speech else None
-        if voice and self._voice_exists is not None and not self._voice_exists(voice):
-            raise LineRejected(f"unknown voice {voice!r}", "unknown_voice")
+        if voice and self._checks is not None:
+            self._checks.voice(voice)
         return NewItem(
             line_no=line_no,
             uttid=uttid,

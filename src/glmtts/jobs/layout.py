@@ -1,4 +1,4 @@
-"""Where a job's files live, its options, and turning a validated input into a stored job.
+"""Where a job's files live, its ids, and turning a validated input into a stored job.
 
 Server layout (``JobLayout.for_server``)::
 
@@ -19,7 +19,7 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,22 +28,6 @@ from glmtts.jobs.input import BatchInput
 from glmtts.jobs.store import JobRecord, JobStore
 
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    """Synthesis options shared by every item of a job."""
-
-    seed: int = 42
-    phoneme: bool = False
-    use_cache: bool = True
-
-    def __post_init__(self) -> None:
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
-            raise InvalidOptionError("seed must be an integer in [0, 2**32)")
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -112,9 +96,7 @@ def store_job(
     *,
     root: Path,
     out_dir: Path,
-    options: JobOptions,
-    extra: Mapping[str, Any] | None = None,
+    options: Mapping[str, Any],
 ) -> JobRecord:
-    """Store a validated input as a new queued job."""
-    stored_options = {**options.as_dict(), **(extra or {})}
-    return store.create_job(job_id, root=root, out_dir=out_dir, options=stored_options, items=batch.items)
+    """Store a validated input as a new queued job; ``options`` are request fields shared by every item."""
+    return store.create_job(job_id, root=root, out_dir=out_dir, options=dict(options), items=batch.items)

@@ -1,24 +1,26 @@
 """Jobs run in the current process: ``glmtts batch run``, ``glmtts infer`` and the benchmark.
 
 :func:`open_local_job` stores a JSONL file as a job (or finds the job it already is, so running the same
-command again resumes it); :func:`run_local_job` runs it on an engine this process owns.
+command again resumes it); :func:`run_local_job` runs it through an in-process synthesis runtime
+(:func:`glmtts.synthesis.open_runtime`): the same service, voices and limits as the server.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from glmtts.engines.base import Engine
 from glmtts.errors import ConflictError
 from glmtts.jobs.archive import build_archive
-from glmtts.jobs.input import InputLimits, PromptResolver, VoiceExists, parse_batch_input
-from glmtts.jobs.layout import JobLayout, JobOptions, input_digest, store_job
-from glmtts.jobs.runner import DirectEngineCall, ItemObserver, JobFinisher, JobRunner, RunnerSettings
+from glmtts.jobs.input import InputLimits, PromptResolver, parse_batch_input
+from glmtts.jobs.layout import JobLayout, input_digest, store_job
+from glmtts.jobs.options import ServiceLineChecks, job_options
+from glmtts.jobs.runner import ItemObserver, JobFinisher, JobRunner, RunnerSettings
 from glmtts.jobs.store import JobRecord, JobStore
-from glmtts.jobs.text_info import TextDescriber, describe_plain
+from glmtts.synthesis import SynthesisService
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,10 +38,10 @@ def open_local_job(
     layout: JobLayout,
     job_id: str,
     data: bytes,
+    service: SynthesisService,
     *,
     roots: Sequence[Path],
-    options: JobOptions,
-    voice_exists: VoiceExists | None = None,
+    options: Mapping[str, Any] | None = None,
     limits: InputLimits | None = None,
 ) -> OpenedJob:
     """Store ``data`` as job ``job_id``, or return the existing job if it was made from the same input."""
@@ -49,35 +51,27 @@ def open_local_job(
         if job.options.get("input_sha256") != digest:
             raise ConflictError(f"job {job_id!r} exists with a different input; choose another --job-id")
         return OpenedJob(job, created=False)
-    limits = limits or InputLimits()
-    batch = parse_batch_input(data, PromptResolver(roots, limits.max_prompt_bytes), voice_exists, limits)
+    stored_options = {**job_options(service.decoder, options), "input_sha256": digest}
+    resolver = PromptResolver(roots, service.decoder.limits.max_upload_bytes)
+    batch = parse_batch_input(data, resolver, ServiceLineChecks(service), limits)
     job = store_job(
-        store,
-        job_id,
-        batch,
-        root=Path(roots[0]),
-        out_dir=layout.out_dir(job_id),
-        options=options,
-        extra={"input_sha256": digest},
+        store, job_id, batch, root=Path(roots[0]), out_dir=layout.out_dir(job_id), options=stored_options
     )
     return OpenedJob(job, created=True)
 
 
 def run_local_job(
     store: JobStore,
-    engine: Engine,
+    service: SynthesisService,
     job_id: str,
     *,
     archive_path: Path | None,
     settings: RunnerSettings | None = None,
-    describe_text: TextDescriber = describe_plain,
     on_item: ItemObserver | None = None,
     finish: JobFinisher | None = None,
 ) -> JobRecord:
-    """Run (or resume) a stored job on ``engine``; write the archive when ``archive_path`` is given."""
-    runner = JobRunner(
-        store, DirectEngineCall(engine), settings, describe_text=describe_text, on_item=on_item
-    )
+    """Run (or resume) a stored job; write the archive when ``archive_path`` is given."""
+    runner = JobRunner(store, service, settings, on_item=on_item)
 
     def finish_job(job: JobRecord) -> None:
         if archive_path is not None:
@@ -89,22 +83,3 @@ def run_local_job(
     if job.state.finished and archive_path is not None and not archive_path.is_file():
         build_archive(store, job, archive_path)
     return job
-
-
-def load_engine(
-    name: str,
-    *,
-    ckpt_dir: Path | None = None,
-    device: str = "cpu",
-    engine_class: str | None = None,
-    extra: dict[str, object] | None = None,
-) -> Engine:
-    """Build and load an engine; ``engine_class`` (``"module:Class"``) registers ``name`` first."""
-    from glmtts.engines.base import EngineConfig
-    from glmtts.engines.registry import create_engine, register_engine
-
-    if engine_class:
-        register_engine(name, engine_class)
-    engine = create_engine(EngineConfig(name=name, ckpt_dir=ckpt_dir, device=device, extra=dict(extra or {})))
-    engine.load()
-    return engine

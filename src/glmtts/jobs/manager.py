@@ -1,75 +1,38 @@
 """The server's batch jobs: submission, one background runner thread, cancel, delete, archives.
 
-Built by the serving app with the model-owning worker and the voices library::
+Built by the server's composition with its synthesis service::
 
-    manager = JobManager(workdir=settings.workdir, worker=worker, voice_store=voices, service=tts)
+    manager = JobManager(workdir=settings.workdir, service=runtime.service)
     # outputs in ./outputs/batch (``outputs_dir=`` to change), store in <workdir>/jobs/jobs.sqlite3
     manager.start()          # after the worker is started: resumes jobs interrupted by a crash
     ...
     manager.stop()           # before the worker stops: the current item finishes, the job stays resumable
 
-Items run through ``worker.submit(task, priority=Priority.BATCH, cancel=token)``, so interactive
-requests always go first. Jobs run one after another, oldest first.
+Items run through ``service.run(request, Priority.BATCH)``, so interactive requests always go first. Jobs
+run one after another, oldest first.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any, Protocol, TypeVar
+from typing import IO, Any
 
-from glmtts.engines.base import CancelToken, Engine, Voice
 from glmtts.errors import ConflictError
 from glmtts.jobs.archive import build_archive
 from glmtts.jobs.input import InputLimits, PromptResolver, parse_batch_input
-from glmtts.jobs.layout import JobLayout, JobOptions, new_job_id, store_job, validate_job_id
+from glmtts.jobs.layout import JobLayout, new_job_id, store_job, validate_job_id
+from glmtts.jobs.options import ServiceLineChecks, job_options
 from glmtts.jobs.runner import JobRunner, RunnerSettings
 from glmtts.jobs.store import ItemError, ItemRecord, ItemState, JobRecord, JobState, JobStore
-from glmtts.jobs.text_info import frontend_describer
 from glmtts.jobs.uploads import UploadLimits, extract_prompt_zip, remove_tree
+from glmtts.synthesis import SynthesisService
 
 _LOGGER = logging.getLogger(__name__)
 
-T = TypeVar("T")
 _IDLE_POLL_S = 1.0
-
-
-class WorkerLike(Protocol):
-    """What the manager needs of :class:`glmtts.serving.worker.ModelWorker`."""
-
-    def submit(
-        self,
-        task: Callable[[Engine], T],
-        *,
-        priority: Any = ...,
-        timeout_s: float | None = ...,
-        cancel: Any = ...,
-    ) -> Any: ...
-
-
-class VoiceLibrary(Protocol):
-    """What the manager needs of :class:`glmtts.voices.VoiceStore`."""
-
-    def __contains__(self, name_or_id: str) -> bool: ...
-
-    def get(self, name_or_id: str) -> Voice: ...
-
-
-class WorkerEngineCall:
-    """Runs engine tasks on the model-owning worker at batch priority and waits for them."""
-
-    def __init__(self, worker: WorkerLike) -> None:
-        from glmtts.serving.worker import Priority
-
-        self._worker = worker
-        self._priority = Priority.BATCH
-
-    def __call__(self, task: Callable[[Engine], T], cancel: CancelToken | None = None) -> T:
-        future = self._worker.submit(task, priority=self._priority, cancel=cancel)
-        result: T = future.result()
-        return result
 
 
 class JobManager:
@@ -78,28 +41,18 @@ class JobManager:
     def __init__(
         self,
         workdir: Path,
-        worker: WorkerLike,
-        voice_store: VoiceLibrary | None = None,
+        service: SynthesisService,
         *,
         outputs_dir: Path | None = None,
         input_limits: InputLimits | None = None,
         upload_limits: UploadLimits | None = None,
         runner_settings: RunnerSettings | None = None,
-        builtin_voices: tuple[str, ...] = (),
-        service: Any = None,
     ) -> None:
-        """``outputs_dir`` defaults to ``outputs/batch`` in the working directory (the design's location).
-
-        A line's ``voice`` may name a stored voice (``voice_store``) or a built-in voice: ``builtin_voices``,
-        or those of ``service.engine_info`` (the server's TTS service) once the engine is loaded.
-        """
+        """``outputs_dir`` defaults to ``outputs/batch`` in the working directory (the design's location)."""
         self.layout = JobLayout.for_server(Path(workdir), outputs_dir)
         self.input_limits = input_limits or InputLimits()
         self.upload_limits = upload_limits or UploadLimits()
-        self._worker = worker
-        self._voices = voice_store
-        self._builtin_voices = frozenset(builtin_voices)
-        self._service = service
+        self.service = service
         self._runner_settings = runner_settings or RunnerSettings()
         self._store: JobStore | None = None
         self._runner: JobRunner | None = None
@@ -116,13 +69,7 @@ class JobManager:
         """Open the store and start the runner thread (resumes interrupted jobs first)."""
         if self._thread is not None:
             return
-        self._runner = JobRunner(
-            self.store,
-            WorkerEngineCall(self._worker),
-            self._runner_settings,
-            stored_voice=self._stored_voice,
-            describe_text=frontend_describer(),
-        )
+        self._runner = JobRunner(self.store, self.service, self._runner_settings)
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="glmtts-jobs", daemon=True)
         self._thread.start()
@@ -157,10 +104,14 @@ class JobManager:
         self,
         jsonl: bytes,
         prompt_zip: Path | IO[bytes] | None = None,
-        options: JobOptions | None = None,
+        options: Mapping[str, Any] | None = None,
         job_id: str | None = None,
     ) -> JobRecord:
-        """Validate and queue a job; bad lines become failed items, a bad file raises a typed error."""
+        """Validate and queue a job; bad lines become failed items, a bad file raises a typed error.
+
+        ``options``: request fields shared by every item (see :func:`glmtts.jobs.options.job_options`).
+        """
+        stored_options = job_options(self.service.decoder, options)
         job_id = validate_job_id(job_id) if job_id else new_job_id()
         if self.store.has_job(job_id):
             raise ConflictError(f"job {job_id!r} already exists")
@@ -176,15 +127,16 @@ class JobManager:
                 extract_prompt_zip(prompt_zip, root, self.upload_limits)
             else:
                 root.mkdir()
-            resolver = PromptResolver([root], self.input_limits.max_prompt_bytes)
-            batch = parse_batch_input(jsonl, resolver, self._voice_exists, self.input_limits)
+            resolver = PromptResolver([root], self.service.decoder.limits.max_upload_bytes)
+            checks = ServiceLineChecks(self.service)
+            batch = parse_batch_input(jsonl, resolver, checks, self.input_limits)
             record = store_job(
                 self.store,
                 job_id,
                 batch,
                 root=root,
                 out_dir=self.layout.out_dir(job_id),
-                options=options or JobOptions(),
+                options=stored_options,
             )
         except BaseException:
             remove_tree(upload_dir)
@@ -239,16 +191,6 @@ class JobManager:
         return path
 
     # -- internals --------------------------------------------------------------------------------------
-
-    def _voice_exists(self, name: str) -> bool:
-        info = getattr(self._service, "engine_info", None)
-        builtins = self._builtin_voices.union(getattr(info, "builtin_voices", ()) or ())
-        return name in builtins or (self._voices is not None and name in self._voices)
-
-    def _stored_voice(self, name: str) -> Voice | None:
-        if self._voices is None or name not in self._voices:
-            return None
-        return self._voices.get(name)
 
     def _wait_finished(self, job_id: str, timeout_s: float) -> JobRecord:
         waited = 0.0

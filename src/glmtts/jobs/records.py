@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,3 +104,30 @@ class JobRecord:
     @property
     def n_pending(self) -> int:
         return self.counts.get(ItemState.QUEUED, 0) + self.counts.get(ItemState.RUNNING, 0)
+
+
+def job_document(job: JobRecord) -> dict[str, Any]:
+    """The JSON description of a job (``/v1/jobs/{id}`` and the UI, without the failure list)."""
+    counts = {state.value: job.counts.get(state, 0) for state in ItemState}
+    n_finished = counts["done"] + counts["failed"] + counts["cancelled"]
+    return {
+        "id": job.job_id,
+        "state": job.state.value,
+        "n_items": job.n_items,
+        "counts": counts,
+        "progress": round(n_finished / job.n_items, 4) if job.n_items else 1.0,
+        "eta_s": _eta_s(job, n_finished),
+        "options": dict(job.options),
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "error": job.error.as_dict() if job.error else None,
+        "archive_url": f"/v1/jobs/{job.job_id}/archive" if job.state.finished else None,
+    }
+
+
+def _eta_s(job: JobRecord, n_finished: int) -> float | None:
+    if job.state.finished or job.started_at is None or n_finished == 0 or not job.n_pending:
+        return None
+    per_item_s = (time.time() - job.started_at) / n_finished
+    return round(per_item_s * job.n_pending, 1)

@@ -1,14 +1,16 @@
-"""Runs the items of one stored job, one at a time, durably.
+"""Runs the items of one stored job, one at a time, durably, through the synthesis service.
 
-For every item the runner commits ``running`` (one attempt counted), synthesizes through an
-:data:`EngineCall` (the engine directly in the CLI, the model-owning worker at batch priority in the
-server), writes ``<out_dir>/<uttid>.wav`` atomically (temporary file + rename), then commits ``done``.
-After a crash (``kill -9``) :meth:`JobRunner.run` first recovers: a ``running`` item whose WAV exists is
-marked done without synthesizing it again; one without is queued again, unless it already used all its
-attempts (then it fails as ``interrupted``, so a clip that crashes the process cannot loop forever); stray
-temporary files are removed. Transient errors (engine, timeout, overload, I/O) are retried with backoff up to
-``max_attempts``; input errors fail the item at once; one failing item never stops the others. Voice
-features are prepared once per distinct prompt (or voice name) and shared by every item that uses it.
+Every item is a :class:`~glmtts.synthesis.SynthesisRequest` decoded from the line and the job's options
+by the service's own decoder and run at batch priority, so a job line and an HTTP request with the same
+text, voice, seed and format give the same bytes, with the same voice names, limits, live pronunciation
+dictionary, log line and metrics. For every item the runner commits ``running`` (one attempt counted,
+with the normalized text the engine reads), synthesizes, writes ``<out_dir>/<uttid>.wav`` atomically, then
+commits ``done``. After a crash (``kill -9``) :meth:`JobRunner.run` first recovers: a ``running`` item whose
+WAV exists is marked done without synthesizing it again; one without is queued again, unless it already
+used all its attempts (then it fails as ``interrupted``, so a clip that crashes the process cannot loop
+forever); stray temporary files are removed. Transient errors (engine, timeout, overload, I/O) are retried
+with backoff up to ``max_attempts``; input errors fail the item at once; one failing item never stops the
+others. Prompt features are extracted once per distinct clip by the voice subsystem's cache.
 """
 
 from __future__ import annotations
@@ -16,35 +18,28 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
 
-import numpy as np
 import soundfile as sf
 
-from glmtts.audio import AudioFormat, read_audio, resample, write_audio
-from glmtts.engines.base import CancelToken, Engine, SynthesisOptions, Voice
+from glmtts.atomic import remove_partials
+from glmtts.audio import AudioFormat, resample, write_audio, write_chunks
+from glmtts.engines.base import CancelToken
 from glmtts.errors import (
     CancelledError,
     ConflictError,
     EngineError,
     GlmttsError,
-    InvalidAudioError,
     NotReadyError,
     OverloadedError,
     RequestTimeoutError,
-    UnknownVoiceError,
 )
 from glmtts.jobs.store import ItemError, ItemRecord, ItemState, JobRecord, JobState, JobStore
-from glmtts.jobs.text_info import TextDescriber, describe_plain
-from glmtts.jobs.voice_cache import PersistedVoices
+from glmtts.synthesis import Priority, Synthesis, SynthesisRequest, SynthesisService
 
 _LOGGER = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 #: Errors worth another attempt: the engine or the machine hiccuped, the input is not to blame.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -55,28 +50,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     MemoryError,
 )
-PARTIAL_SUFFIX = ".part"
 _WAV_HEADER_BYTES = 44
 
-
-class EngineCall(Protocol):
-    """Runs ``task(engine)`` where the engine lives and returns its result (or raises its error)."""
-
-    def __call__(self, task: Callable[[Engine], T], cancel: CancelToken | None = None) -> T: ...
-
-
-class DirectEngineCall:
-    """:class:`EngineCall` for a process that owns its engine (CLI, benchmarks)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def __call__(self, task: Callable[[Engine], T], cancel: CancelToken | None = None) -> T:
-        return task(self.engine)
-
-
-#: Looks a stored voice up by name; returns None when no stored voice has that name.
-StoredVoiceLookup = Callable[[str], "Voice | None"]
 #: Called after each finished item with (uttid, final item state).
 ItemObserver = Callable[["str | None", ItemState], None]
 #: Called once every item is processed, before the job is marked done (results file, archive…).
@@ -95,13 +70,9 @@ class RunnerSettings:
 @dataclass
 class _JobContext:
     job: JobRecord
-    options: SynthesisOptions
     cancel: threading.Event
     stop: threading.Event
     token: CancelToken
-    sample_rate: int
-    persisted: PersistedVoices
-    voices: dict[tuple[str, str | None], Voice | GlmttsError] = field(default_factory=dict)
 
 
 class JobRunner:
@@ -110,18 +81,14 @@ class JobRunner:
     def __init__(
         self,
         store: JobStore,
-        engine_call: EngineCall,
+        service: SynthesisService,
         settings: RunnerSettings | None = None,
         *,
-        stored_voice: StoredVoiceLookup | None = None,
-        describe_text: TextDescriber = describe_plain,
         on_item: ItemObserver | None = None,
     ) -> None:
         self.store = store
-        self.engine_call = engine_call
+        self.service = service
         self.settings = settings or RunnerSettings()
-        self._stored_voice = stored_voice
-        self._describe_text = describe_text
         self._on_item = on_item
 
     def run(
@@ -144,7 +111,8 @@ class JobRunner:
         with _job_lock(job.out_dir / ".lock") if durable else contextlib.nullcontext():
             self.recover(job)
             self.store.set_job_state(job_id, JobState.RUNNING)
-            context = self._context(job, cancel or threading.Event(), stop or threading.Event())
+            cancel = cancel or threading.Event()
+            context = _JobContext(job, cancel, stop or threading.Event(), _EventCancelToken(cancel))
             while (item := self._next_item(context)) is not None:
                 state = self._run_item(context, item)
                 if self._on_item is not None:
@@ -164,14 +132,8 @@ class JobRunner:
 
     def recover(self, job: JobRecord) -> None:
         """Repair the items of a job interrupted by a crash (see the module docstring)."""
-        # Temp files of every atomic writer: item audio, saved voices (.voices/) and the archive.
-        leftovers = [
-            *job.out_dir.glob(f".*{PARTIAL_SUFFIX}"),
-            *job.out_dir.glob(f".voices/.*{PARTIAL_SUFFIX}"),
-            *job.out_dir.parent.glob(f".{job.job_id}.zip.*{PARTIAL_SUFFIX}"),
-        ]
-        for partial in leftovers:
-            partial.unlink(missing_ok=True)
+        remove_partials(job.out_dir)  # item audio
+        remove_partials(job.out_dir.parent, f"{job.job_id}.zip.*")  # the archive
         self._requeue_lost_outputs(job)
         for item in self.store.items(job.job_id, [ItemState.RUNNING]):
             output = _output_path(job, item)
@@ -197,18 +159,6 @@ class JobRunner:
                 )
                 self.store.requeue_item(job.job_id, item.line_no)
 
-    def _context(self, job: JobRecord, cancel: threading.Event, stop: threading.Event) -> _JobContext:
-        options = SynthesisOptions(
-            seed=int(job.options.get("seed", 42)),
-            phoneme=bool(job.options.get("phoneme", False)),
-            use_cache=bool(job.options.get("use_cache", True)),
-        )
-        token = _EventCancelToken(cancel)
-        engine_rate, engine_name = self.engine_call(lambda engine: (engine.sample_rate, engine.name))
-        folder = job.out_dir / ".voices" if self.store.path is not None else None
-        persisted = PersistedVoices(folder, str(engine_name))
-        return _JobContext(job, options, cancel, stop, token, int(engine_rate), persisted)
-
     def _cancelled(self, context: _JobContext) -> bool:
         if not context.cancel.is_set() and self.store.cancel_requested(context.job.job_id):
             context.cancel.set()
@@ -221,12 +171,12 @@ class JobRunner:
 
     def _run_item(self, context: _JobContext, item: ItemRecord) -> ItemState:
         job_id = context.job.job_id
-        description = self._describe_text(item.syn_text or "", context.options.phoneme)
-        self.store.mark_item_running(job_id, item.line_no, description.normalized)
         attempt = item.attempts + 1
+        request: SynthesisRequest | None = None
         while True:
             try:
-                self._synthesize(context, item)
+                request = request or self._start(context, item)
+                self._synthesize(context, item, request)
                 return ItemState.DONE
             except CancelledError:
                 self.store.requeue_item(job_id, item.line_no)
@@ -257,62 +207,46 @@ class JobRunner:
         self.store.mark_item_failed(job_id, item.line_no, error)
         return ItemState.FAILED
 
-    def _synthesize(self, context: _JobContext, item: ItemRecord) -> None:
-        voice = self._voice(context, item)
-        text, options, token = item.syn_text or "", context.options, context.token
-        started = time.perf_counter()
-        samples = self.engine_call(
-            lambda engine: engine.synthesize(text, voice, options, token), cancel=token
-        )
-        synth_s = time.perf_counter() - started
-        if samples.size == 0:
-            raise _NoAudioError(f"the engine produced no audio for item {item.uttid!r}")
-        sample_rate = context.sample_rate
-        target_rate = self.settings.sample_rate
-        if target_rate and target_rate != sample_rate:
-            samples, sample_rate = resample(samples, sample_rate, target_rate), target_rate
-        output = _output_path(context.job, item)
-        # no fsync per file (~10 ms an item, more than all the job bookkeeping); recover() covers power loss
-        write_audio(output, samples, sample_rate, AudioFormat.WAV, fsync=False)
-        audio_s = len(samples) / float(sample_rate)
-        self.store.mark_item_done(
-            context.job.job_id, item.line_no, output=output.name, synth_s=synth_s, audio_s=audio_s
-        )
-
-    def _voice(self, context: _JobContext, item: ItemRecord) -> Voice:
-        key = (item.prompt_path or f"voice:{item.voice}", item.prompt_text)
-        cached = context.voices.get(key)
-        if isinstance(cached, Voice):
-            return cached
-        if isinstance(cached, GlmttsError):
-            raise cached
-        try:
-            voice = self._prepare_voice(context, item)
-        except GlmttsError as exc:
-            if exc.kind == "input":
-                context.voices[key] = exc
-            raise
-        context.voices[key] = voice
-        return voice
-
-    def _prepare_voice(self, context: _JobContext, item: ItemRecord) -> Voice:
-        token = context.token
+    def request(self, job: JobRecord, item: ItemRecord) -> SynthesisRequest:
+        """The request of one item: the line's text and voice (or prompt clip) with the job's options."""
+        decoder = self.service.decoder
+        clip = None
         if item.prompt_path is not None:
-            text = item.prompt_text
-            voice = context.persisted.load(item.prompt_path, text)
-            if voice is not None:
-                return voice
-            samples, sample_rate = _read_prompt(context.job, item.prompt_path)
-            voice = self.engine_call(
-                lambda engine: engine.prepare_voice(samples, sample_rate, text), cancel=token
-            )
-            context.persisted.save(item.prompt_path, text, voice)
-            return voice
-        name = item.voice or ""
-        stored = self._stored_voice(name) if self._stored_voice is not None else None
-        if stored is not None:
-            return stored
-        return self.engine_call(lambda engine: _builtin_voice(engine, name), cancel=token)
+            clip = decoder.prompt_file(item.prompt_path, item.prompt_text, _shown_path(job, item.prompt_path))
+        fields = {**job.options, "text": item.syn_text, "voice": item.voice, "format": AudioFormat.WAV.value}
+        return decoder.decode(fields, clip=clip, request_id=f"{job.job_id}/{item.uttid}", route="job")
+
+    def _start(self, context: _JobContext, item: ItemRecord) -> SynthesisRequest:
+        """Decode the item's request and commit ``running`` with the text as the engine reads it."""
+        request = self.request(context.job, item)
+        description = self.service.describe(request.text, request.options.phoneme, Priority.BATCH).result()
+        self.store.mark_item_running(context.job.job_id, item.line_no, description.normalized)
+        return request
+
+    def _synthesize(self, context: _JobContext, item: ItemRecord, request: SynthesisRequest) -> None:
+        job = context.job
+        result = self.service.run(request, Priority.BATCH, cancel=context.token).collect()
+        if result.duration_s <= 0:
+            raise _NoAudioError(f"the engine produced no audio for item {item.uttid!r}")
+        output = _output_path(job, item)
+        audio_s = self._write(output, result)
+        self.store.mark_item_done(
+            job.job_id,
+            item.line_no,
+            output=output.name,
+            synth_s=result.summary.timings.synth_s,
+            audio_s=audio_s,
+        )
+
+    def _write(self, output: Path, result: Synthesis) -> float:
+        """Write the item's WAV (no fsync per file: recover() covers a power loss); return its seconds."""
+        target_rate = self.settings.sample_rate
+        if target_rate and target_rate != result.sample_rate:
+            samples = resample(result.samples, result.sample_rate, target_rate)
+            write_audio(output, samples, target_rate, AudioFormat.WAV, fsync=False)
+            return len(samples) / float(target_rate)
+        write_chunks(output, result.chunks, result.sample_rate, AudioFormat.WAV, fsync=False)
+        return result.duration_s
 
 
 class _NoAudioError(GlmttsError):
@@ -338,22 +272,12 @@ class _EventCancelToken(CancelToken):
             raise CancelledError("the job was cancelled")
 
 
-def _read_prompt(job: JobRecord, path: str) -> tuple[np.ndarray, int]:
-    """Decode a prompt clip; errors name it relative to the job root (no server paths in results)."""
+def _shown_path(job: JobRecord, path: str) -> str:
+    """A prompt path as errors show it: relative to the job root (no server paths in results)."""
     try:
-        return read_audio(path)
-    except InvalidAudioError as exc:
-        try:
-            shown = str(Path(path).relative_to(job.root.resolve()))
-        except ValueError:
-            shown = Path(path).name
-        raise InvalidAudioError(exc.message.replace(path, shown)) from None
-
-
-def _builtin_voice(engine: Engine, name: str) -> Voice:
-    if name not in engine.builtin_voices():
-        raise UnknownVoiceError(f"unknown voice {name!r}")
-    return engine.builtin_voice(name)
+        return str(Path(path).relative_to(job.root.resolve()))
+    except ValueError:
+        return Path(path).name
 
 
 def _item_error(exc: BaseException) -> ItemError:

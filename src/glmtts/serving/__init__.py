@@ -1,6 +1,6 @@
-"""Serving: settings, lifecycle, the model-owning worker, the TTS service, metrics and the HTTP API.
+"""Serving: settings, the server's composition, metrics, memory control and the HTTP API (FastAPI).
 
-``glmtts.serving.api.app.create_app(settings)`` builds the FastAPI app; the non-HTTP pieces
-(:mod:`~glmtts.serving.worker`, :mod:`~glmtts.serving.service`, :mod:`~glmtts.serving.services`) import
-without FastAPI so the UI and the jobs runner can use them directly.
+``glmtts.serving.api.app.create_app(settings)`` builds the FastAPI app over
+:func:`glmtts.serving.composition.build_services`; the synthesis itself lives in :mod:`glmtts.synthesis`,
+shared with the CLI, batch jobs and the public Python API.
 """

@@ -17,9 +17,7 @@ from typing import Any
 
 from glmtts.engines.base import Engine
 from glmtts.errors import ConflictError
-from glmtts.serving.lifecycle import Lifecycle, Phase
-from glmtts.serving.worker import ModelWorker
-from glmtts.voices import VoiceStore
+from glmtts.synthesis import Phase, Runtime
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,10 +35,10 @@ def process_rss_bytes() -> int:
 class MemoryControl:
     """Release / sleep / wake the engine through the worker and keep the last engine memory report."""
 
-    def __init__(self, worker: ModelWorker, lifecycle: Lifecycle, voices: VoiceStore) -> None:
-        self.worker = worker
-        self.lifecycle = lifecycle
-        self.voices = voices
+    def __init__(self, runtime: Runtime) -> None:
+        self.worker = runtime.worker
+        self.lifecycle = runtime.lifecycle
+        self.voices = runtime.voices
         self.engine_bytes: dict[str, int] = {}
 
     def refresh(self, engine: Engine) -> dict[str, int]:

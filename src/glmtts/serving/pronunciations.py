@@ -1,21 +1,20 @@
-"""The server's pronunciation dictionary: upstream ``G2P_replace_dict.jsonl`` lines, editable over HTTP.
+"""The server's editable pronunciation entries: upstream ``G2P_replace_dict.jsonl`` lines, over HTTP and UI.
 
 Each line is a JSON object mapping source text to its replacement (characters and/or phoneme tokens such as
-``<|SH|><|ANG4|>``). Entries are persisted at ``<workdir>/configs/G2P_replace_dict.jsonl`` (the path the
-engines pick up at start-up) and passed with every request as ``SynthesisOptions.pronunciations``, so an
-edit applies to the next request without a restart.
+``<|SH|><|ANG4|>``). Entries persist at ``<workdir>/configs/G2P_replace_dict.jsonl`` and are the live
+additions to the engine's dictionary (:meth:`glmtts.engines.base.Engine.set_pronunciations`): applied at
+load and again after every edit, for every front end (HTTP, UI, jobs) alike.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 
+from glmtts.atomic import atomic_write
 from glmtts.errors import PronunciationDictError
-from glmtts.text.dictionary import PronunciationDictionary
+from glmtts.text import PronunciationDictionary
 
 MAX_ENTRIES = 100_000
 MAX_ENTRY_CHARS = 1_000
@@ -46,7 +45,7 @@ def format_dictionary(entries: tuple[tuple[str, str], ...]) -> str:
 
 
 class PronunciationStore:
-    """Thread-safe in-memory dictionary backed by a JSONL file."""
+    """Thread-safe in-memory entries backed by a JSONL file."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -61,18 +60,11 @@ class PronunciationStore:
     def text(self) -> str:
         return format_dictionary(self._entries)
 
-    def replace(self, text: str) -> int:
-        """Validate and persist new dictionary text (atomically); return the number of entries."""
+    def replace(self, text: str) -> tuple[tuple[str, str], ...]:
+        """Validate and persist new dictionary text; return the entries (apply them to the engine next)."""
         entries = parse_dictionary(text)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            fd, tmp_name = tempfile.mkstemp(prefix=".dict.", suffix=".part", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(format_dictionary(entries))
-                os.replace(tmp_name, self.path)
-            except BaseException:
-                Path(tmp_name).unlink(missing_ok=True)
-                raise
+            with atomic_write(self.path, "w") as handle:
+                handle.write(format_dictionary(entries))
             self._entries = entries
-        return len(entries)
+        return entries

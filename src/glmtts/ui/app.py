@@ -16,7 +16,7 @@ from glmtts.ui.context import Refresh, UiContext
 if TYPE_CHECKING:
     import gradio
 
-    from glmtts.serving.services import Services
+    from glmtts.serving.composition import Services
 
 _LOGGER = logging.getLogger(__name__)
 

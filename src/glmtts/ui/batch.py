@@ -11,11 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from glmtts.errors import InvalidBatchError, PayloadTooLargeError
-from glmtts.jobs.layout import JobOptions
 from glmtts.jobs.manager import JobManager
-from glmtts.jobs.records import ItemRecord, JobRecord
-from glmtts.serving.api.jobs import job_document
-from glmtts.serving.api.options import parse_number
+from glmtts.jobs.records import ItemRecord, JobRecord, job_document
 from glmtts.ui.context import Refresh, UiContext
 from glmtts.ui.errors import ui_handler
 
@@ -75,7 +72,7 @@ class BatchHandler:
         limit = self.manager.input_limits.max_bytes
         if Path(jsonl_path).stat().st_size > limit:
             raise PayloadTooLargeError(f"the batch file is larger than {limit} bytes")
-        options = JobOptions(seed=int(parse_number("seed", seed, int)), phoneme=bool(phoneme))
+        options = {"seed": seed, "phoneme": bool(phoneme)}
         job = self.manager.submit(
             Path(jsonl_path).read_bytes(), Path(zip_path) if zip_path else None, options
         )
@@ -123,11 +120,7 @@ def build_batch_tab(context: UiContext) -> list[Refresh]:
     """Create the tab inside the current Blocks; return what to refresh when the page or tab opens."""
     import gradio as gr
 
-    manager = context.services.jobs
-    if not isinstance(manager, JobManager):
-        gr.Markdown("Batch jobs are not available on this server.")
-        return []
-    handler = BatchHandler(context, manager)
+    handler = BatchHandler(context, context.services.jobs)
     gr.Markdown(
         "One JSON object per line (upstream format): `uttid`, `syn_text`, and either `prompt_speech` (a path "
         "inside the zip of clips) + `prompt_text`, or `voice` (a stored or built-in voice). Example:\n"
@@ -139,7 +132,9 @@ def build_batch_tab(context: UiContext) -> list[Refresh]:
         )
         prompts = gr.File(label="Prompt clips (zip, optional)", file_types=[".zip"], elem_id="batch-zip")
         with gr.Column():
-            seed = gr.Number(context.services.settings.seed, label="Seed", precision=0, minimum=0)
+            seed = gr.Number(
+                context.services.service.decoder.defaults.seed, label="Seed", precision=0, minimum=0
+            )
             phoneme = gr.Checkbox(False, label="Phoneme mode")
     with gr.Row():
         submit_button = gr.Button("Run batch", variant="primary", elem_id="batch-run")

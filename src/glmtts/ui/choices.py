@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from glmtts.serving.services import Services
-
-DEFAULT_VOICE = "default"
+from glmtts.serving.composition import Services
+from glmtts.voices import DEFAULT_VOICE
 
 
 def voice_choices(services: Services) -> list[tuple[str, str]]:
-    """``(label, value)`` pairs; values are what :class:`~glmtts.serving.requests.SpeechRequest` accepts."""
-    info = services.tts.engine_info
-    builtins = list(info.builtin_voices) if info else []
-    choices = [(f"{name} · built-in", name) for name in builtins]
-    choices += [(f"{record.name} · stored", record.name) for record in services.voices.list()]
-    return choices or [("default voice", DEFAULT_VOICE)]
+    """``(label, value)`` pairs; values are voice names the voice subsystem resolves."""
+    choices = [("default voice", DEFAULT_VOICE)]
+    choices += [(f"{name} · built-in", name) for name in services.runtime.host.builtin_voices()]
+    choices += [(f"{record.name} · stored", record.name) for record in services.voices.store.list()]
+    return choices
 
 
 def stored_voice_names(services: Services) -> list[str]:
-    return [record.name for record in services.voices.list()]
+    return [record.name for record in services.voices.store.list()]

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glmtts.engines.base import Capabilities
+
 if TYPE_CHECKING:
-    from glmtts.serving.services import Services
+    from glmtts.serving.composition import Services
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -75,13 +77,10 @@ class UiContext:
     scratch: ScratchDir = field(default_factory=ScratchDir)
 
     @property
-    def jobs_available(self) -> bool:
-        return self.services.jobs is not None
-
-    def engine_has_sampling(self) -> bool:
-        """Whether the engine samples tokens (so the sampling settings mean something)."""
-        engine = self.services.engine
-        return bool(getattr(engine, "supports_sampling", engine.name == "glm"))
+    def capabilities(self) -> Capabilities:
+        """What the engine supports (what the form shows); the engine's own declaration."""
+        info = self.services.runtime.host.info
+        return info.capabilities if info is not None else self.services.runtime.engine.capabilities()
 
 
 @dataclass(frozen=True)

@@ -5,20 +5,19 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from glmtts.audio import AudioFormat, encode_audio
+from glmtts.audio import AudioChunk, AudioFormat
 from glmtts.engines.base import SAMPLING_STRATEGIES
 from glmtts.errors import InvalidAudioError
-from glmtts.serving.api.options import build_format, build_options
-from glmtts.serving.requests import PromptClip, SpeechRequest, Timings
-from glmtts.ui.choices import DEFAULT_VOICE, voice_choices
+from glmtts.synthesis import Synthesis, SynthesisRequest, Timings
+from glmtts.ui.choices import voice_choices
 from glmtts.ui.context import Refresh, UiContext
 from glmtts.ui.errors import ui_handler
+from glmtts.voices import PromptClip
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -39,137 +38,94 @@ def describe_timings(timings: Timings, audio_s: float) -> str:
     )
 
 
-@dataclass(frozen=True)
-class SynthesisForm:
-    """The Synthesize form as submitted (loosely typed, as widgets and API clients send it)."""
-
-    text: str
-    source: str = SOURCE_VOICE
-    voice: str | None = None
-    prompt_clip: str | None = None
-    prompt_text: str = ""
-    seed: float = 42
-    speed: float = 1.0
-    phoneme: bool = False
-    audio_format: str = "wav"
-    stream: bool = True
-    sampling: str = "ras"
-    temperature: float = 1.0
-    top_k: float = 25
-    top_p: float = 0.8
-
-
-def pcm16_to_float(pcm: bytes) -> np.ndarray:
-    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32767.0
+def pcm16(chunk: AudioChunk) -> np.ndarray:
+    """Samples for Gradio's streamed playback (int16, what the browser player takes)."""
+    return (np.clip(chunk.samples, -1.0, 1.0) * 32767.0).round().astype(np.int16)
 
 
 class SynthesizeHandler:
-    """Builds a :class:`SpeechRequest` from the form and runs it through the server's TTS service."""
+    """Decodes the form into a request (the service's decoder) and runs it through the service."""
 
     def __init__(self, context: UiContext) -> None:
         self.context = context
         self.services = context.services
 
-    def _prompt(self, source: str, prompt_path: str | None, prompt_text: str) -> PromptClip | None:
+    def _clip(self, source: str, prompt_path: str | None, prompt_text: str | None) -> PromptClip | None:
         if source != SOURCE_PROMPT:
             return None
         if not prompt_path:
             raise InvalidAudioError("upload or record a prompt clip, or choose a voice instead")
         data = Path(prompt_path).read_bytes()
-        return self.services.tts.decode_prompt(data, prompt_text or None, "prompt clip")
+        return self.services.service.decoder.prompt(data, prompt_text or None, "prompt clip")
 
-    def build_request(self, form: SynthesisForm, audio_format: AudioFormat) -> SpeechRequest:
-        """Validate the form (the same option parsing as the HTTP API) into a request."""
-        tts = self.services.tts
-        tts.check_ready()
-        fields: dict[str, Any] = {"seed": form.seed, "speed": form.speed, "phoneme": bool(form.phoneme)}
-        if self.context.engine_has_sampling():
-            fields.update(
-                sampling=form.sampling, temperature=form.temperature, top_k=form.top_k, top_p=form.top_p
-            )
-        settings = self.services.settings
-        voice = form.voice if form.voice and form.voice != DEFAULT_VOICE else None
-        return SpeechRequest(
-            text=tts.check_text(form.text or ""),
-            voice=voice if form.source == SOURCE_VOICE else None,
-            prompt=self._prompt(form.source, form.prompt_clip, form.prompt_text),
-            options=build_options(fields, settings.seed, settings.max_text_chars),
-            audio_format=audio_format,
-            request_id=uuid.uuid4().hex[:12],
-            route=UI_ROUTE,
+    def build_request(self, fields: dict[str, Any], stream: bool) -> SynthesisRequest:
+        """Validate the form into a request; sampling fields only count for engines that sample."""
+        self.services.runtime.host.check_ready()
+        if not self.context.capabilities.sampling:
+            for name in ("sampling", "temperature", "top_k", "top_p"):
+                fields.pop(name, None)
+        clip = self._clip(fields.pop("source"), fields.pop("prompt_clip"), fields.pop("prompt_text"))
+        return self.services.service.decoder.decode(
+            fields, clip=clip, stream=stream, request_id=uuid.uuid4().hex[:12], route=UI_ROUTE
         )
 
     def synthesize(
         self,
         text: str,
-        source: str,
-        voice: str | None,
-        prompt_clip: str | None,
-        prompt_text: str,
-        seed: float,
-        speed: float,
-        phoneme: bool,
-        audio_format: str,
-        stream: bool,
-        sampling: str,
-        temperature: float,
-        top_k: float,
-        top_p: float,
+        source: str = SOURCE_VOICE,
+        voice: str | None = None,
+        prompt_clip: str | None = None,
+        prompt_text: str | None = None,
+        seed: float | None = None,
+        speed: float | None = None,
+        phoneme: bool = False,
+        audio_format: str = "wav",
+        stream: bool = True,
+        sampling: str | None = None,
+        temperature: float | None = None,
+        top_k: float | None = None,
+        top_p: float | None = None,
     ) -> Iterator[tuple[Any, Any, Any, str]]:
-        """The Gradio event (``/synthesize``): with ``stream`` the audio plays while it is made."""
-        form = SynthesisForm(
-            text, source, voice, prompt_clip, prompt_text, seed, speed, phoneme, audio_format, stream,
-            sampling, temperature, top_k, top_p,
-        )  # fmt: skip
-        yield from self.run(form)
+        """The Gradio event (``/synthesize``): yields (stream chunk, playback file, download, timings).
 
-    def run(self, form: SynthesisForm) -> Iterator[tuple[Any, Any, Any, str]]:
-        """Yield (stream chunk, playback file, download file, timings) updates."""
-        audio_format = build_format(form.audio_format or "wav")
-        if form.stream:
-            yield from self._run_streaming(form, audio_format)
+        With ``stream`` the audio plays while it is made; the download is encoded from the same float
+        chunks (never re-quantised from the streamed PCM).
+        """
+        fields: dict[str, Any] = {
+            "text": text, "source": source, "voice": voice if source == SOURCE_VOICE else None,
+            "prompt_clip": prompt_clip, "prompt_text": prompt_text, "seed": seed, "speed": speed,
+            "phoneme": bool(phoneme), "format": audio_format, "sampling": sampling, "temperature": temperature,
+            "top_k": top_k, "top_p": top_p,
+        }  # fmt: skip
+        request = self.build_request(fields, stream=bool(stream))
+        if not stream:
+            yield (None, *self._files(self.services.service.run(request).collect(), request.audio_format))
             return
-        result = self.services.tts.synthesize_sync(self.build_request(form, audio_format))
-        yield (
-            None,
-            self._playback_file(result.samples, result.sample_rate, result.audio, audio_format),
-            self.context.scratch.write_bytes("speech", f".{audio_format.value}", result.audio),
-            describe_timings(result.timings, result.duration_s),
-        )
+        yield from self._streamed(request)
 
-    def _run_streaming(
-        self, form: SynthesisForm, audio_format: AudioFormat
-    ) -> Iterator[tuple[Any, Any, Any, str]]:
+    def _streamed(self, request: SynthesisRequest) -> Iterator[tuple[Any, Any, Any, str]]:
         import gradio as gr
 
-        request = self.build_request(form, AudioFormat.PCM)
-        stream = self.services.tts.open_stream(request)
-        sample_rate = self.services.tts.sample_rate
-        pieces: list[bytes] = []
+        events = self.services.service.run(request)
+        chunks: list[AudioChunk] = []
         try:
-            for data in stream:
-                pieces.append(data)
-                yield (sample_rate, np.frombuffer(data, dtype="<i2")), gr.skip(), gr.skip(), "streaming…"
+            for chunk in events.chunks():
+                chunks.append(chunk)
+                yield (chunk.sample_rate, pcm16(chunk)), gr.skip(), gr.skip(), "streaming…"
         finally:
-            stream.cancel()  # stops the synthesis if the page went away mid-stream; no-op once finished
-        samples = pcm16_to_float(b"".join(pieces))
-        audio = encode_audio(samples, sample_rate, audio_format)
-        timings = stream.timings or Timings()
-        yield (
-            gr.skip(),
-            self._playback_file(samples, sample_rate, audio, audio_format),
-            self.context.scratch.write_bytes("speech", f".{audio_format.value}", audio),
-            describe_timings(timings, len(samples) / float(sample_rate)),
-        )
+            events.cancel()  # stops the synthesis if the page went away mid-stream; no-op once finished
+        assert events.summary is not None
+        yield (gr.skip(), *self._files(Synthesis(tuple(chunks), events.summary), request.audio_format))
 
-    def _playback_file(
-        self, samples: np.ndarray, sample_rate: int, audio: bytes, audio_format: AudioFormat
-    ) -> str:
-        """A browser-playable file: the result itself when it is WAV, else a WAV copy."""
-        if audio_format is AudioFormat.WAV:
-            return self.context.scratch.write_bytes("speech", ".wav", audio)
-        return self.context.scratch.write_bytes(
-            "speech", ".wav", encode_audio(samples, sample_rate, AudioFormat.WAV)
+    def _files(self, result: Synthesis, audio_format: AudioFormat) -> tuple[str, str, str]:
+        """Playback file (WAV: what every browser plays), download file in the chosen format, timings."""
+        scratch = self.context.scratch
+        download = result.encode(audio_format)
+        playback = download if audio_format is AudioFormat.WAV else result.encode(AudioFormat.WAV)
+        return (
+            scratch.write_bytes("speech", ".wav", playback),
+            scratch.write_bytes("speech", f".{audio_format.value}", download),
+            describe_timings(result.summary.timings, result.duration_s),
         )
 
 
@@ -199,14 +155,26 @@ def _option_inputs(context: UiContext) -> list[Any]:
     """Seed, speed, phoneme mode, format, streaming, and sampling (shown for engines that sample)."""
     import gradio as gr
 
+    capabilities = context.capabilities
+    low, high = capabilities.speed_range
     with gr.Row():
-        seed = gr.Number(context.services.settings.seed, label="Seed", precision=0, minimum=0)
-        speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed")
+        seed = gr.Number(
+            context.services.service.decoder.defaults.seed,
+            label="Seed",
+            precision=0,
+            minimum=0,
+            visible=capabilities.seed,
+        )
+        speed = gr.Slider(
+            max(low, 0.5), min(high, 2.0), value=1.0, step=0.05, label="Speed", visible=high > low
+        )
     with gr.Row():
-        phoneme = gr.Checkbox(False, label="Phoneme mode (uses the pronunciation dictionary)")
+        phoneme = gr.Checkbox(
+            False, label="Phoneme mode (uses the pronunciation dictionary)", visible=capabilities.phoneme_mode
+        )
         audio_format = gr.Dropdown([f.value for f in AudioFormat], value="wav", label="Output format")
         stream = gr.Checkbox(True, label="Stream playback")
-    with gr.Accordion("Sampling", open=False, visible=context.engine_has_sampling()):
+    with gr.Accordion("Sampling", open=False, visible=capabilities.sampling):
         sampling = gr.Dropdown(list(SAMPLING_STRATEGIES), value="ras", label="Strategy")
         temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
         top_k = gr.Slider(1, 100, value=25, step=1, label="Top-k")

@@ -10,7 +10,7 @@ from glmtts.ui.context import Refresh, UiContext
 from glmtts.ui.errors import ui_handler
 
 if TYPE_CHECKING:
-    from glmtts.serving.services import Services
+    from glmtts.serving.composition import Services
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,11 +44,12 @@ def describe_status(status: Mapping[str, Any]) -> str:
         ),
         (
             "Engine",
-            f"{status['engine']} · {status['device']} · {status['dtype']} · {status['sample_rate'] or '–'} Hz",
+            f"{status['engine']} · {status['device']} · {status['dtype']} · {status['sample_rate'] or '–'} Hz"
+            + "".join(f" · {part} {dtype}" for part, dtype in status.get("dtypes", {}).items()),
         ),
         ("Process memory (RSS)", format_bytes(memory["process_rss_bytes"])),
         ("Engine memory", f"{format_bytes(memory['engine_total_bytes'])} ({components})"),
-        ("Voice cache", f"{cache['stored_cached']} stored + {cache['prompts_cached']} prompts cached"),
+        ("Voice cache", f"{cache['cached']} voices cached ({cache['hits']} hits, {cache['misses']} misses)"),
         (
             "Queue",
             f"{queue['interactive']}/{queue['max_interactive']} interactive, {queue['batch']}/{queue['max_batch']}"

@@ -7,11 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from glmtts.audio import AudioFormat
-from glmtts.engines.base import Engine
 from glmtts.errors import InvalidAudioError, InvalidOptionError
-from glmtts.serving.api.options import build_options
-from glmtts.serving.requests import SpeechRequest
 from glmtts.ui.choices import stored_voice_names, voice_choices
 from glmtts.ui.context import Refresh, UiContext
 from glmtts.ui.errors import ui_handler
@@ -27,12 +23,12 @@ def voice_rows(context: UiContext) -> list[list[Any]]:
     """One table row per stored voice."""
     return [
         [r.name, r.voice_id[:12], round(r.duration_s, 2), r.prompt_text or "", ", ".join(r.engines)]
-        for r in context.services.voices.list()
+        for r in context.services.voices.store.list()
     ]
 
 
 class VoicesHandler:
-    """Adds, previews and removes stored voices through the server's voice store and worker."""
+    """Adds, previews and removes stored voices through the server's synthesis service."""
 
     def __init__(self, context: UiContext) -> None:
         self.context = context
@@ -40,22 +36,13 @@ class VoicesHandler:
 
     def add(self, name: str, clip_path: str | None, transcript: str, replace: bool) -> VoiceRecord:
         """Decode and validate the clip, then extract its features on the model worker and store them."""
-        self.services.tts.check_ready()
+        self.services.runtime.host.check_ready()
         name = validate_voice_name((name or "").strip())
         if not clip_path:
             raise InvalidAudioError("upload or record a clip for the new voice")
-        clip = self.services.tts.decode_prompt(Path(clip_path).read_bytes(), transcript or None, "clip")
-        voices = self.services.voices
-
-        def add_on_worker(engine: Engine) -> VoiceRecord:
-            return voices.add(
-                name, clip.samples, clip.sample_rate, clip.prompt_text, engine.prepare_voice, replace
-            )
-
-        future = self.services.worker.submit(
-            add_on_worker, timeout_s=self.services.settings.request_timeout_s
-        )
-        record = future.result()
+        service = self.services.service
+        clip = service.decoder.prompt(Path(clip_path).read_bytes(), transcript or None, "clip")
+        record = service.add_voice(name, clip, replace).result()
         _LOGGER.info("UI stored voice %s (%s, %.1f s)", record.name, record.voice_id[:12], record.duration_s)
         return record
 
@@ -63,19 +50,12 @@ class VoicesHandler:
         """Synthesize a short text with a voice; return a WAV file."""
         if not name:
             raise InvalidOptionError("choose a voice to preview")
-        tts = self.services.tts
-        tts.check_ready()
-        settings = self.services.settings
-        request = SpeechRequest(
-            text=tts.check_text(text or PREVIEW_TEXT),
-            voice=name,
-            options=build_options({}, settings.seed, settings.max_text_chars),
-            audio_format=AudioFormat.WAV,
-            request_id=uuid.uuid4().hex[:12],
-            route="/ui",
-        )
-        result = tts.synthesize_sync(request)
-        return self.context.scratch.write_bytes(f"preview-{name}", ".wav", result.audio)
+        self.services.runtime.host.check_ready()
+        service = self.services.service
+        fields = {"text": text or PREVIEW_TEXT, "voice": name, "format": "wav"}
+        request = service.decoder.decode(fields, request_id=uuid.uuid4().hex[:12], route="/ui")
+        audio = service.run(request).collect().encode(request.audio_format)
+        return self.context.scratch.write_bytes(f"preview-{name}", ".wav", audio)
 
     def delete(self, name: str) -> VoiceRecord:
         if not name:

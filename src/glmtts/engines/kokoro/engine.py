@@ -14,25 +14,28 @@ single-language run at a time, because an English word inside a Mandarin utteran
 
 Voices: the five bundled style packs (``jm_kumo`` first, the clearest in both languages) plus voices
 *adapted* from a prompt clip (see :mod:`.adaptation`: this moves the voice toward the speaker, it does
-not clone it).
+not clone it). The engine keeps no voice cache: the voice subsystem caches what :meth:`prepare_voice`
+returns. OpenAI's ``instructions`` are ignored (Kokoro has no style control besides the voice and speed).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from glmtts.audio import audio_content_hash, resample, validate_prompt
+from glmtts.audio import resample, to_mono
 from glmtts.engines.base import (
+    SPEED_LIMITS,
     AudioChunk,
     CancelToken,
+    Capabilities,
     Engine,
     EngineConfig,
     ProgressCallback,
+    StreamingGranularity,
     SynthesisOptions,
     Voice,
 )
@@ -47,6 +50,9 @@ from glmtts.errors import (
     TextTooLongError,
     UnknownVoiceError,
 )
+
+if TYPE_CHECKING:
+    from glmtts.text import TextFrontend
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,7 +76,6 @@ DEFAULT_PAUSE_S = 0.12
 RUN_GAP_S = 0.04
 TRIM_THRESHOLD = 0.01
 TRIM_PAD_S = 0.04
-ADAPTED_VOICE_CACHE_SIZE = 64
 WARMUP_TEXTS = ("今天天气很好。", "Hello there, how are you?", "我用Python写了3个程序。")
 
 
@@ -92,7 +97,6 @@ class KokoroEngine(Engine):
         self._frontend: Any = None
         self._phonemizer: KokoroPhonemizer | None = None
         self._pack_profiles: dict[str, SpeakerProfile] = {}
-        self._adapted: OrderedDict[str, Voice] = OrderedDict()
 
     @property
     def sample_rate(self) -> int:
@@ -126,19 +130,24 @@ class KokoroEngine(Engine):
         adapted = self.prepare_voice(clip, SAMPLE_RATE)
         for _ in self.stream(WARMUP_TEXTS[2], adapted, options):
             pass
-        self._adapted.pop(adapted.voice_id, None)
-
-    def release(self) -> int:
-        freed = sum(int(v.features["style"].nbytes) for v in self._adapted.values())
-        self._adapted.clear()
-        return freed
 
     def memory_bytes(self) -> dict[str, int]:
         if self._assets is None:
             return {}
         packs = sum(int(pack.nbytes) for pack in self._assets.style_packs.values())
-        voices = sum(int(v.features["style"].nbytes) for v in self._adapted.values())
-        return {"model": self._assets.model.size_bytes, "style_packs": packs, "adapted_voices": voices}
+        return {"model": self._assets.model.size_bytes, "style_packs": packs}
+
+    def capabilities(self) -> Capabilities:
+        """No sampling and no seed (deterministic), any speed, sentence streaming, 24 kHz."""
+        return Capabilities(
+            streaming=StreamingGranularity.SENTENCE,
+            speed_range=SPEED_LIMITS,
+            sample_rates=(SAMPLE_RATE,),
+        )
+
+    @property
+    def text_frontend(self) -> TextFrontend | None:
+        return self._frontend
 
     # -- voices ----------------------------------------------------------------------------------------
     def builtin_voices(self) -> tuple[str, ...]:
@@ -155,23 +164,14 @@ class KokoroEngine(Engine):
         )
 
     def prepare_voice(self, samples: np.ndarray, sample_rate: int, prompt_text: str | None = None) -> Voice:
-        """Adapt a voice toward the speaker of a prompt clip (once per distinct clip; cached by content).
+        """Adapt a voice toward the speaker of a prompt clip (channels are mixed to mono first).
 
         The transcript is not needed (and not used) by this engine; it is kept on the voice.
         """
         assets = self._require_loaded()
-        clip = np.asarray(samples, dtype=np.float32)
-        validate_prompt(clip, sample_rate)
-        digest = audio_content_hash(clip, sample_rate)
-        voice_id = f"kokoro-{digest[:16]}"
-        cached = self._adapted.get(voice_id)
-        if cached is None:
-            cached = self._adapt(resample(clip, sample_rate, SAMPLE_RATE), voice_id, assets)
-            self._adapted[voice_id] = cached
-            while len(self._adapted) > ADAPTED_VOICE_CACHE_SIZE:
-                self._adapted.popitem(last=False)
-        self._adapted.move_to_end(voice_id)
-        return Voice(voice_id, self.name, prompt_text, builtin=False, features=dict(cached.features))
+        clip = resample(to_mono(samples), sample_rate, SAMPLE_RATE)
+        adapted = self._adapt(clip, "kokoro-adapted", assets)
+        return Voice(adapted.voice_id, self.name, prompt_text, builtin=False, features=dict(adapted.features))
 
     def _adapt(self, clip: np.ndarray, voice_id: str, assets: KokoroAssets) -> Voice:
         target = SpeakerProfile.analyze(_trim(clip), SAMPLE_RATE)

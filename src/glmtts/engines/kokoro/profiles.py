@@ -8,13 +8,13 @@ keyed by the model's sha256 and :data:`PROFILE_VERSION`.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from glmtts.atomic import atomic_write
 from glmtts.engines.kokoro.adaptation import SpeakerProfile
 from glmtts.engines.kokoro.assets import STYLE_PACK_NAMES
 
@@ -47,9 +47,7 @@ class PackProfiles:
             return profiles
         _LOGGER.info("measuring the voice profiles of the bundled style packs (once)")
         profiles = {name: measure(name) for name in STYLE_PACK_NAMES}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_path = self.path.with_name(f".{self.path.name}.{os.getpid()}.npz")
         arrays: dict[str, Any] = {name: profile.to_array() for name, profile in profiles.items()}
-        np.savez(tmp_path, **arrays)
-        os.replace(tmp_path, self.path)
+        with atomic_write(self.path) as handle:
+            np.savez(handle, **arrays)
         return profiles

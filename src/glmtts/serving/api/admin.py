@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -43,8 +44,10 @@ async def put_pronunciations(request: Request) -> dict[str, Any]:
         raise PronunciationDictError("the dictionary must be UTF-8 text") from None
     if media_type == "application/json":
         text = _json_to_jsonl(text)
-    n_entries = get_services(request).pronunciations.replace(text)
-    return {"n_entries": n_entries}
+    services = get_services(request)
+    entries = services.pronunciations.replace(text)
+    await asyncio.wrap_future(services.service.set_pronunciations(entries))
+    return {"n_entries": len(entries)}
 
 
 def _json_to_jsonl(text: str) -> str:
@@ -57,7 +60,7 @@ def _json_to_jsonl(text: str) -> str:
 
 
 async def release_memory(request: Request) -> dict[str, Any]:
-    """Free rebuildable caches (engine caches, voice feature LRU); report bytes before and after."""
+    """Free rebuildable caches (engine caches, the voice cache); report bytes before and after."""
     return await get_services(request).memory.release()
 
 

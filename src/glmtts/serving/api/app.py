@@ -1,18 +1,16 @@
 """The FastAPI application factory: ``create_app(settings)``.
 
 Routers: probes (``/health``, ``/ready``, ``/metrics``) and ``/v1/*`` (behind the optional API key):
-status, speech, voices, pronunciations + admin, and batch jobs when ``glmtts.serving.api.jobs`` exists
-(its ``build_router(services)`` is included). The Gradio UI is mounted at ``/ui`` when ``settings.ui`` is
-on (and ``no_ui`` off) and a UI factory is available: ``ui_factory(services) -> gradio.Blocks``; without an explicit factory,
-``glmtts.ui.app:build_ui`` is used if that module exists. ``/`` then redirects to ``/ui``.
+status and models, speech, voices, pronunciations + admin, batch jobs. A WebUI is mounted at ``/ui`` when
+``settings.ui`` is on (and ``no_ui`` off) and the caller passes its factory
+(``ui_factory(services) -> gradio.Blocks``; ``glmtts serve`` passes :func:`glmtts.ui.app.build_ui`, which
+sits above this layer); ``/`` then redirects to ``/ui``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hmac
-import importlib
-import importlib.util
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -21,19 +19,17 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from glmtts import __version__
-from glmtts.serving.api import admin, health, speech, voices
+from glmtts.serving.api import admin, health, jobs, speech, voices
 from glmtts.serving.api.deps import require_api_key
 from glmtts.serving.api.errors import install_error_handlers
 from glmtts.serving.api.middleware import ObserveRequests
 from glmtts.serving.api.warmup_http import http_warmup
-from glmtts.serving.services import Services, build_services
+from glmtts.serving.composition import Services, build_services
 from glmtts.serving.settings import ServeSettings
 
 _LOGGER = logging.getLogger(__name__)
 
 UiFactory = Callable[[Services], Any]
-JOBS_ROUTER_MODULE = "glmtts.serving.api.jobs"
-DEFAULT_UI_MODULE = "glmtts.ui.app"
 
 
 def create_app(
@@ -64,43 +60,18 @@ def create_app(
         speech.build_router(),
         voices.build_router(),
         admin.build_router(),
+        jobs.build_router(services),
     ):
         app.include_router(router, dependencies=api_key)
-    jobs_router = _jobs_router(services)
-    if jobs_router is not None:
-        app.include_router(jobs_router, dependencies=api_key)
-    if settings.ui_enabled:
+    if settings.ui_enabled and ui_factory is not None:
         _mount_ui(app, services, ui_factory)
     services.http_warmup = http_warmup(
-        app, services.warmup_token, settings.warmup_rounds, lambda: services.tts.sample_rate
+        app, services.warmup_token, settings.warmup_rounds, lambda: services.runtime.host.sample_rate
     )
     return app
 
 
-def _jobs_router(services: Services) -> Any | None:
-    if importlib.util.find_spec(JOBS_ROUTER_MODULE) is None:
-        return None
-    return importlib.import_module(JOBS_ROUTER_MODULE).build_router(services)
-
-
-def _default_ui_factory() -> UiFactory | None:
-    try:
-        if (
-            importlib.util.find_spec("glmtts.ui") is None
-            or importlib.util.find_spec(DEFAULT_UI_MODULE) is None
-        ):
-            return None
-    except ModuleNotFoundError:
-        return None
-    factory: UiFactory = importlib.import_module(DEFAULT_UI_MODULE).build_ui
-    return factory
-
-
-def _mount_ui(app: FastAPI, services: Services, ui_factory: UiFactory | None) -> None:
-    factory = ui_factory or _default_ui_factory()
-    if factory is None:
-        _LOGGER.info("no WebUI available; serving the API only")
-        return
+def _mount_ui(app: FastAPI, services: Services, factory: UiFactory) -> None:
     import gradio
 
     settings = services.settings

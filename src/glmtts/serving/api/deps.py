@@ -11,7 +11,7 @@ from fastapi import Request
 
 from glmtts.engines.base import CancelToken
 from glmtts.errors import UnauthorizedError, UnsupportedMediaError
-from glmtts.serving.services import Services
+from glmtts.serving.composition import Services
 
 #: Header carrying the per-process warm-up token (see :mod:`glmtts.serving.api.warmup_http`).
 WARMUP_HEADER = "x-glmtts-warmup"
@@ -36,13 +36,12 @@ async def require_api_key(request: Request) -> None:
 
 
 async def require_ready(request: Request) -> None:
-    """Refuse with 503 until the server is ready (lazy mode: load now)."""
+    """Refuse with 503 until the server is ready (a lazy server loads on the first request's task)."""
     services = get_services(request)
     warmup = request.headers.get(WARMUP_HEADER)
     if warmup is not None and hmac.compare_digest(warmup.encode(), services.warmup_token.encode()):
         return
-    services.tts.check_ready()
-    await services.tts.ensure_loaded()
+    services.runtime.host.check_ready()
 
 
 def require_content_type(request: Request, *accepted: str) -> str:

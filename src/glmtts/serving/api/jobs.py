@@ -3,7 +3,8 @@
 - ``POST /v1/jobs`` (202): ``multipart/form-data`` with a ``file`` field (the JSONL) and an optional
   ``prompts`` field (a zip of the prompt clips its lines refer to); or ``application/json`` with
   ``{"items": [{…}, …]}`` or ``{"jsonl": "…"}``; or a raw ``application/x-ndjson`` body. Options as form
-  fields, JSON keys or query parameters: ``seed``, ``phoneme``, ``use_cache``, ``job_id``. Lines that fail
+  fields, JSON keys or query parameters: ``seed`` (default: the server's ``--seed``), ``speed``,
+  ``phoneme``, ``use_cache``, sampling fields, ``job_id``. Lines that fail
   validation are listed in the answer's ``failures`` (line number + reason) and the valid lines run.
 - ``GET /v1/jobs``: newest first. ``GET /v1/jobs/{id}``: state, counts, progress, ETA, failures.
 - ``GET /v1/jobs/{id}/archive``: the zip (done WAVs + ``results.jsonl``) once the job has finished (409
@@ -16,20 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.datastructures import FormData, UploadFile
 
-from glmtts.errors import InvalidBatchError, InvalidOptionError, PayloadTooLargeError
-from glmtts.jobs.layout import JobOptions
+from glmtts.errors import InvalidBatchError, PayloadTooLargeError
 from glmtts.jobs.manager import JobManager
-from glmtts.jobs.records import ItemState, JobRecord
+from glmtts.jobs.records import ItemState, JobRecord, job_document
 from glmtts.serving.api.deps import require_content_type
-from glmtts.serving.api.options import parse_bool, parse_number
-from glmtts.serving.services import Services
+from glmtts.serving.composition import Services
+from glmtts.synthesis import parse_bool
 
 #: Failed items listed in a job document (the full list is in ``results.jsonl``).
 MAX_FAILURES_LISTED = 100
@@ -37,12 +37,9 @@ _JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-l
 
 
 def build_router(services: Services) -> APIRouter:
-    """Routes over ``services.jobs``; none when the server runs without a job manager."""
+    """Routes over the server's job manager."""
     router = APIRouter()
-    manager = services.jobs
-    if not isinstance(manager, JobManager):
-        return router
-    routes = _JobRoutes(manager)
+    routes = _JobRoutes(services.jobs)
     router.add_api_route("/v1/jobs", routes.submit, methods=["POST"], status_code=202)
     router.add_api_route("/v1/jobs", routes.list_jobs, methods=["GET"])
     router.add_api_route("/v1/jobs/{job_id}", routes.get_job, methods=["GET"])
@@ -121,45 +118,10 @@ class _JobRoutes:
         return data
 
 
-def job_document(job: JobRecord) -> dict[str, Any]:
-    """The JSON description of a job (without its failure list)."""
-    counts = {state.value: job.counts.get(state, 0) for state in ItemState}
-    n_finished = counts["done"] + counts["failed"] + counts["cancelled"]
-    return {
-        "id": job.job_id,
-        "state": job.state.value,
-        "n_items": job.n_items,
-        "counts": counts,
-        "progress": round(n_finished / job.n_items, 4) if job.n_items else 1.0,
-        "eta_s": _eta_s(job, n_finished),
-        "options": dict(job.options),
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "error": job.error.as_dict() if job.error else None,
-        "archive_url": f"/v1/jobs/{job.job_id}/archive" if job.state.finished else None,
-    }
-
-
-def _eta_s(job: JobRecord, n_finished: int) -> float | None:
-    if job.state.finished or job.started_at is None or n_finished == 0 or not job.n_pending:
-        return None
-    per_item_s = (time.time() - job.started_at) / n_finished
-    return round(per_item_s * job.n_pending, 1)
-
-
-def _options(fields: Any) -> tuple[JobOptions, str | None]:
-    try:
-        seed = int(parse_number("seed", fields["seed"], int)) if fields.get("seed") not in (None, "") else 42
-        options = JobOptions(
-            seed=seed,
-            phoneme=parse_bool("phoneme", fields.get("phoneme") or False),
-            use_cache=parse_bool("use_cache", fields.get("use_cache", True)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise InvalidOptionError(f"invalid job option: {exc}") from None
+def _options(fields: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The submission's option fields (validated by the manager) and its job id."""
     job_id = fields.get("job_id")
-    return options, str(job_id) if job_id else None
+    return dict(fields), str(job_id) if job_id else None
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

@@ -1,14 +1,18 @@
-"""Request and response bodies of the JSON endpoints."""
+"""Request bodies of the JSON endpoints."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 
 class SpeechBody(BaseModel):
-    """OpenAI ``POST /v1/audio/speech`` body, plus glmtts extensions (``seed``, ``phoneme``, sampling)."""
+    """OpenAI ``POST /v1/audio/speech`` body, plus glmtts extensions (``seed``, ``phoneme``, sampling).
+
+    ``model`` may be any id from ``GET /v1/models`` (every id runs the server's one engine).
+    ``instructions`` is accepted; engines whose capabilities say ``instructions: false`` ignore it.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -34,19 +38,3 @@ class SpeechBody(BaseModel):
         if isinstance(value, dict) and isinstance(value.get("id"), str):
             return value["id"]
         return value
-
-
-class VoiceOut(BaseModel):
-    voice_id: str
-    name: str
-    prompt_text: str | None = None
-    sample_rate: int
-    duration_s: float
-    created_at: float
-    engines: list[str] = Field(default_factory=list)
-
-
-class VoiceList(BaseModel):
-    stored: list[VoiceOut]
-    builtin: list[str]
-    openai_aliases: dict[str, str]

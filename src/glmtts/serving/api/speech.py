@@ -1,4 +1,9 @@
-"""Speech routes: OpenAI-compatible ``POST /v1/audio/speech`` and native multipart ``POST /v1/tts``."""
+"""Speech routes: OpenAI-compatible ``POST /v1/audio/speech`` and native multipart ``POST /v1/tts``.
+
+Each route decodes its input once into a :class:`~glmtts.synthesis.SynthesisRequest` (the service's
+decoder: the same defaults and limits as every other front end) and answers with the encoded audio:
+whole, as a chunked stream, or as SSE events.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +19,13 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
-from glmtts.errors import InvalidAudioError, InvalidOptionError, InvalidTextError, PayloadTooLargeError
+from glmtts.engines.base import CancelToken
+from glmtts.errors import InvalidAudioError, InvalidOptionError, PayloadTooLargeError
 from glmtts.serving.api.deps import get_services, require_content_type, require_ready, run_cancellable
-from glmtts.serving.api.options import build_format, build_options, parse_bool
 from glmtts.serving.api.schemas import SpeechBody
-from glmtts.serving.requests import PromptClip, SpeechRequest
-from glmtts.serving.service import AudioStream
-from glmtts.serving.services import Services
+from glmtts.serving.composition import Services
+from glmtts.synthesis import Synthesis, SynthesisRequest, parse_bool
+from glmtts.voices import PromptClip
 
 MAX_FORM_FIELDS = 40
 
@@ -39,19 +44,13 @@ async def openai_speech(request: Request) -> Response:
     services = get_services(request)
     require_content_type(request, "application/json")
     body = await _json_body(request)
-    if not isinstance(body.input, str):
-        raise InvalidTextError("input must be a string")
-    settings = services.settings
-    speech = SpeechRequest(
-        text=services.tts.check_text(body.input),
-        voice=body.voice,
-        options=build_options(body.model_dump(), settings.seed, settings.max_text_chars),
-        audio_format=build_format(body.response_format),
-        request_id=_request_id(request),
-        route="/v1/audio/speech",
+    sse = body.stream_format == "sse"
+    fields = {**body.model_dump(), "text": body.input, "format": body.response_format}
+    speech = services.service.decoder.decode(
+        fields, stream=body.stream or sse, request_id=_request_id(request), route="/v1/audio/speech"
     )
-    if body.stream or body.stream_format == "sse":
-        return await _stream_response(services, speech, sse=body.stream_format == "sse")
+    if speech.options.stream:
+        return await _stream_response(services, speech, sse=sse)
     return await _whole_response(request, services, speech)
 
 
@@ -77,18 +76,12 @@ async def native_tts(request: Request) -> Response:
     require_content_type(request, "multipart/form-data", "application/x-www-form-urlencoded")
     async with request.form(max_files=2, max_fields=MAX_FORM_FIELDS) as form:
         fields = _plain_fields(form)
-        prompt = await _prompt_from_form(services, form)
-        settings = services.settings
-        speech = SpeechRequest(
-            text=services.tts.check_text(fields.get("text", "")),
-            voice=fields.get("voice") or None,
-            prompt=prompt,
-            options=build_options(fields, settings.seed, settings.max_text_chars),
-            audio_format=build_format(fields.get("format", "wav")),
-            request_id=_request_id(request),
-            route="/v1/tts",
-        )
-    if parse_bool("stream", fields.get("stream", False)):
+        clip = await _prompt_from_form(services, form)
+    streamed = parse_bool("stream", fields.get("stream", False))
+    speech = services.service.decoder.decode(
+        fields, clip=clip, stream=streamed, request_id=_request_id(request), route="/v1/tts"
+    )
+    if streamed:
         return await _stream_response(services, speech, sse=False)
     return await _whole_response(request, services, speech)
 
@@ -99,7 +92,7 @@ def _plain_fields(form: FormData) -> dict[str, Any]:
 
 async def read_upload(services: Services, upload: UploadFile, field: str) -> bytes:
     """Read an uploaded file, refusing it (413) beyond the size limit."""
-    limit = services.settings.max_upload_bytes
+    limit = services.service.decoder.limits.max_upload_bytes
     if upload.size is not None and upload.size > limit:
         raise PayloadTooLargeError(f"{field} is {upload.size} bytes; at most {limit} are accepted")
     data = await upload.read(limit + 1)
@@ -108,23 +101,30 @@ async def read_upload(services: Services, upload: UploadFile, field: str) -> byt
     return data
 
 
+async def read_clip(services: Services, upload: Any, text: Any, field: str) -> PromptClip:
+    """An uploaded prompt clip, decoded and validated off the event loop."""
+    if not isinstance(upload, UploadFile):
+        raise InvalidAudioError(f"{field} must be an uploaded file (multipart/form-data)")
+    data = await read_upload(services, upload, field)
+    return await asyncio.to_thread(services.service.decoder.prompt, data, text, field)
+
+
 async def _prompt_from_form(services: Services, form: FormData) -> PromptClip | None:
     upload = form.get("prompt_audio")
     if upload is None or upload == "":
         if form.get("prompt_text"):
             raise InvalidOptionError("prompt_text was given without prompt_audio")
         return None
-    if not isinstance(upload, UploadFile):
-        raise InvalidAudioError("prompt_audio must be an uploaded file (multipart/form-data)")
-    data = await read_upload(services, upload, "prompt_audio")
-    prompt_text = form.get("prompt_text")
-    text = prompt_text if isinstance(prompt_text, str) else None
-    return await asyncio.to_thread(services.tts.decode_prompt, data, text, "prompt_audio")
+    return await read_clip(services, upload, form.get("prompt_text"), "prompt_audio")
 
 
-async def _whole_response(request: Request, services: Services, speech: SpeechRequest) -> Response:
-    result = await run_cancellable(request, lambda token: services.tts.synthesize(speech, cancel=token))
-    timings = result.timings
+async def _whole_response(request: Request, services: Services, speech: SynthesisRequest) -> Response:
+    async def synthesize(token: CancelToken) -> Synthesis:
+        return await services.service.run(speech, cancel=token).acollect()
+
+    result = await run_cancellable(request, synthesize)
+    audio = await asyncio.to_thread(result.encode, speech.audio_format)
+    timings = result.summary.timings
     headers = {
         "X-Request-Id": speech.request_id,
         "X-Audio-Duration-S": f"{result.duration_s:.3f}",
@@ -134,13 +134,13 @@ async def _whole_response(request: Request, services: Services, speech: SpeechRe
         "X-Voice-Cached": "true" if timings.voice_cached else "false",
         "X-Synthesis-S": f"{timings.synth_s:.4f}",
     }
-    return Response(result.audio, media_type=result.media_type, headers=headers)
+    return Response(audio, media_type=speech.audio_format.media_type, headers=headers)
 
 
-async def _stream_response(services: Services, speech: SpeechRequest, sse: bool) -> Response:
-    """Start streaming; the first chunk is awaited here so early errors still get a 4xx response."""
-    stream = services.tts.open_stream(speech)
-    chunks = stream.__aiter__()
+async def _stream_response(services: Services, speech: SynthesisRequest, sse: bool) -> Response:
+    """Start streaming; the first bytes are awaited here so early errors still get a 4xx response."""
+    stream = services.service.run(speech)
+    chunks = stream.aencoded(speech.audio_format).__aiter__()
     try:
         first = await chunks.__anext__()
     except StopAsyncIteration:
@@ -148,25 +148,25 @@ async def _stream_response(services: Services, speech: SpeechRequest, sse: bool)
     except BaseException:
         stream.cancel()
         raise
-    body = _sse_events(first, chunks, stream) if sse else _bytes_then(first, chunks, stream)
+    body = _sse_events(first, chunks, stream.cancel) if sse else _bytes_then(first, chunks, stream.cancel)
     media_type = "text/event-stream" if sse else speech.audio_format.media_type
     headers = {"X-Request-Id": speech.request_id, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type=media_type, headers=headers)
 
 
-async def _bytes_then(first: bytes, rest: AsyncIterator[bytes], stream: AudioStream) -> AsyncIterator[bytes]:
-    """Send the first chunk, then the rest; a client disconnect closes this generator and cancels synthesis."""
+async def _bytes_then(first: bytes, rest: AsyncIterator[bytes], cancel: Any) -> AsyncIterator[bytes]:
+    """Send the first bytes, then the rest; a client disconnect closes this generator and cancels synthesis."""
     try:
         if first:
             yield first
         async for data in rest:
             yield data
     finally:
-        stream.cancel()
+        cancel()
 
 
-async def _sse_events(first: bytes, rest: AsyncIterator[bytes], stream: AudioStream) -> AsyncIterator[bytes]:
-    async for data in _bytes_then(first, rest, stream):
+async def _sse_events(first: bytes, rest: AsyncIterator[bytes], cancel: Any) -> AsyncIterator[bytes]:
+    async for data in _bytes_then(first, rest, cancel):
         event = {"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")}
         yield f"data: {json.dumps(event)}\n\n".encode()
     yield b'data: {"type": "speech.audio.done"}\n\n'

@@ -6,13 +6,11 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from starlette.datastructures import UploadFile
 
-from glmtts.errors import InvalidAudioError, NotFoundError, UnknownVoiceError
+from glmtts.errors import NotFoundError
 from glmtts.serving.api.deps import get_services, require_content_type, require_ready
-from glmtts.serving.api.options import parse_bool
-from glmtts.serving.api.speech import read_upload
-from glmtts.serving.requests import OPENAI_VOICES
+from glmtts.serving.api.speech import read_clip
+from glmtts.synthesis import parse_bool
 from glmtts.voices import VoiceRecord, validate_voice_name
 
 
@@ -30,21 +28,19 @@ def build_router() -> APIRouter:
 async def list_voices(request: Request) -> dict[str, Any]:
     """Stored voices, built-in voices and how OpenAI names map onto them."""
     services = get_services(request)
-    info = services.tts.engine_info
-    builtins = list(info.builtin_voices) if info else []
-    aliases = {name: builtins[i % len(builtins)] for i, name in enumerate(OPENAI_VOICES)} if builtins else {}
+    builtins = services.runtime.host.builtin_voices()
     return {
-        "stored": [record.to_json() for record in services.voices.list()],
-        "builtin": builtins,
-        "openai_aliases": aliases,
+        "stored": [record.to_json() for record in services.voices.store.list()],
+        "builtin": list(builtins),
+        "openai_aliases": services.voices.openai_aliases(builtins),
     }
 
 
 def _record(request: Request, voice: str) -> VoiceRecord:
-    try:
-        return get_services(request).voices.record(voice)
-    except UnknownVoiceError:
-        raise NotFoundError(f"no stored voice named {voice[:80]!r}") from None
+    record = get_services(request).voices.store.find(voice)
+    if record is None:
+        raise NotFoundError(f"no stored voice named {voice[:80]!r}")
+    return record
 
 
 async def get_voice(request: Request, voice: str) -> dict[str, Any]:
@@ -64,20 +60,8 @@ async def add_voice(request: Request) -> dict[str, Any]:
     async with request.form(max_files=2, max_fields=10) as form:
         name = validate_voice_name(str(form.get("name") or ""))
         upload = form.get("audio") or form.get("prompt_audio")
-        if not isinstance(upload, UploadFile):
-            raise InvalidAudioError("send the prompt clip as a file field named 'audio'")
-        data = await read_upload(services, upload, "audio")
-        text_field = form.get("text") or form.get("prompt_text")
+        text = form.get("text") or form.get("prompt_text")
         replace = parse_bool("replace", form.get("replace") or False)
-    text = text_field if isinstance(text_field, str) else None
-    clip = await asyncio.to_thread(services.tts.decode_prompt, data, text, "audio")
-
-    def add_on_worker(engine: Any) -> VoiceRecord:
-        return services.voices.add(
-            name, clip.samples, clip.sample_rate, clip.prompt_text, engine.prepare_voice, replace
-        )
-
-    record = await asyncio.wrap_future(
-        services.worker.submit(add_on_worker, timeout_s=services.settings.request_timeout_s)
-    )
+        clip = await read_clip(services, upload, text, "audio")
+    record = await asyncio.wrap_future(services.service.add_voice(name, clip, replace))
     return record.to_json()

@@ -1,24 +1,23 @@
 """Warm the HTTP layer itself before READY: real requests through the app, in process (no socket).
 
-The engine warm-up (:mod:`glmtts.serving.startup`) exercises the model and the service; this one sends the
+The service warm-up (:mod:`glmtts.synthesis.warmup`) exercises the model and the service; this one sends the
 request kinds users send — OpenAI JSON (whole, streamed, SSE), multipart with a prompt upload (new and
-cached), voices listing, status — through routing, validation, middleware and encoders, so a user's first
-request does not pay for first-time code paths either. Warm-up requests carry a per-process token that
-lets them past the readiness gate.
+cached), voices listing, status, models — through routing, validation, middleware and encoders, so a
+user's first request does not pay for first-time code paths either. Warm-up requests carry a per-process
+token that lets them past the readiness gate.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Awaitable, Callable
 
 import httpx
-import soundfile as sf
 from fastapi import FastAPI
 
+from glmtts.audio import encode_audio
 from glmtts.serving.api.deps import WARMUP_HEADER
-from glmtts.serving.startup import synthetic_prompt
+from glmtts.synthesis.warmup import synthetic_voice_samples
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -26,20 +25,15 @@ _LOGGER = logging.getLogger(__name__)
 HTTP_WARMUP_TEXT = "Hello."
 
 
-def _clip_bytes(sample_rate: int, seed: int) -> bytes:
-    clip = synthetic_prompt(sample_rate, seed=seed)
-    buffer = io.BytesIO()
-    sf.write(buffer, clip.samples, clip.sample_rate, format="WAV")
-    return buffer.getvalue()
-
-
 def _requests(sample_rate: int, round_index: int) -> list[tuple[str, str, dict[str, object]]]:
-    clip = _clip_bytes(sample_rate, seed=1000 + round_index)
+    clip = encode_audio(synthetic_voice_samples(sample_rate, seed=1000 + round_index), sample_rate, "wav")
     upload = {"files": {"prompt_audio": ("prompt.wav", clip, "audio/wav")}}
     speech = "/v1/audio/speech"
+    form = {"text": HTTP_WARMUP_TEXT, "prompt_text": "A prompt.", "format": "wav"}
     return [
         ("GET", "/v1/status", {}),
         ("GET", "/v1/voices", {}),
+        ("GET", "/v1/models", {}),
         ("POST", speech, {"json": {"input": HTTP_WARMUP_TEXT, "voice": "alloy", "response_format": "wav"}}),
         ("POST", speech, {"json": {"input": HTTP_WARMUP_TEXT, "response_format": "mp3"}}),
         ("POST", speech, {"json": {"input": HTTP_WARMUP_TEXT, "response_format": "pcm", "stream": True}}),
@@ -48,16 +42,8 @@ def _requests(sample_rate: int, round_index: int) -> list[tuple[str, str, dict[s
             speech,
             {"json": {"input": HTTP_WARMUP_TEXT, "response_format": "pcm", "stream_format": "sse"}},
         ),
-        (
-            "POST",
-            "/v1/tts",
-            {"data": {"text": HTTP_WARMUP_TEXT, "prompt_text": "A prompt.", "format": "wav"}, **upload},
-        ),
-        (
-            "POST",
-            "/v1/tts",
-            {"data": {"text": HTTP_WARMUP_TEXT, "prompt_text": "A prompt.", "format": "wav"}, **upload},
-        ),
+        ("POST", "/v1/tts", {"data": form, **upload}),
+        ("POST", "/v1/tts", {"data": form, **upload}),
         ("POST", "/v1/tts", {"data": {"text": HTTP_WARMUP_TEXT, "format": "wav", "stream": "true"}}),
     ]
 

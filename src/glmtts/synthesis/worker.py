@@ -1,6 +1,6 @@
 """The one thread that owns the engine, fed by a bounded priority queue.
 
-Route handlers, the Gradio UI and the batch-job runner never touch the engine: they :meth:`ModelWorker.submit`
+Front ends never touch the engine: they :meth:`ModelWorker.submit`
 a task (``Callable[[Engine], T]``) and get a :class:`concurrent.futures.Future`, or
 :meth:`ModelWorker.submit_stream` a generator task and consume its items from sync or async code through a
 :class:`ChunkStream`. Interactive tasks run before batch tasks; each priority has its own queue bound, and a
@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from glmtts.engines.base import CancelToken, Engine
 from glmtts.errors import CancelledError, NotReadyError, OverloadedError, RequestTimeoutError
-from glmtts.serving.streams import ChunkStream
+from glmtts.synthesis.bridge import ChunkStream
 
 _LOGGER = logging.getLogger(__name__)
 

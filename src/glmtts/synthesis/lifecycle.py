@@ -1,7 +1,7 @@
-"""Server phases INIT→LOADING→WARMING→READY(→SLEEPING)→DRAINING, with load and warm-up progress.
+"""Phases of a runtime INIT→LOADING→WARMING→READY(→SLEEPING)→DRAINING, with load and warm-up progress.
 
-:class:`Lifecycle` is the thread-safe record of where the server is; the worker thread writes it, routes
-and metrics read :meth:`Lifecycle.snapshot`. A start-up failure is kept in :attr:`Lifecycle.failure` and
+:class:`Lifecycle` is the thread-safe record of where the engine host is; the worker thread writes it,
+front ends and metrics read :meth:`Lifecycle.snapshot`. A start-up failure is kept in :attr:`Lifecycle.failure` and
 reported to the registered ``on_failure`` callbacks (the CLI uses one to stop uvicorn and exit non-zero).
 """
 
@@ -44,6 +44,8 @@ class Lifecycle:
         self._phase = Phase.INIT
         self._since = time.monotonic()
         self._started = self._since
+        #: Wall-clock time of construction (for documents that show a creation time).
+        self.started_at = time.time()
         self._components: dict[str, ComponentProgress] = {}
         self._warmup_done = 0
         self._warmup_total = 0
@@ -91,13 +93,6 @@ class Lifecycle:
         with self._lock:
             self._warmup_done += 1
             self._warmup_step = step
-
-    @property
-    def seconds_to_ready(self) -> float | None:
-        """Seconds from construction to READY, once reached."""
-        if "warming" not in self._phase_seconds and self._phase is not Phase.READY:
-            return None
-        return sum(self._phase_seconds.get(p.value, 0.0) for p in (Phase.INIT, Phase.LOADING, Phase.WARMING))
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready view for ``/v1/status``."""

@@ -1,0 +1,189 @@
+"""The one fake engine of the test suite: fast, deterministic harmonic tones, one chunk per sentence.
+
+It "speaks" harmonics of the voice's f0 (built-in ``fake_f`` 220 Hz, ``fake_m`` 120 Hz; a prompt clip's
+strongest frequency), 0.04 s per character of each sentence, with a little seeded noise. Behaviour knobs
+come from ``EngineConfig.extra`` (or, for engines built in a CLI subprocess, ``FAKE_ENGINE_DELAY_S`` and
+``FAKE_ENGINE_LOG``):
+
+- ``load_delay_s``, ``segment_delay_s`` (per chunk), ``delay_s`` (per synthesis), ``prepare_delay_s``;
+- ``fail_load``: a message; load raises :class:`CheckpointError` with it;
+- ``log_path``: append each synthesized text to this file (counts syntheses across processes);
+- ``text_frontend``: load the real text frontend and read the text through it (so the live pronunciation
+  dictionary changes the audio: each segment carries a tone that depends on its phonemes).
+
+Texts trigger failures: containing ``BOOM`` raises a plain ``RuntimeError`` (a bug), ``FLAKY`` raises
+:class:`EngineError` on the first call per process (a transient error), ``ALWAYS_ENGINE_ERROR`` always does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from glmtts.audio import to_mono
+from glmtts.engines.base import (
+    SPEED_LIMITS,
+    AudioChunk,
+    CancelToken,
+    Capabilities,
+    Engine,
+    EngineConfig,
+    ProgressCallback,
+    SynthesisOptions,
+    Voice,
+)
+from glmtts.errors import CheckpointError, EngineError, NothingToSayError, UnknownVoiceError
+
+ENGINE_CLASS = "tests.fake_engine:FakeEngine"
+SAMPLE_RATE = 24000
+BUILTIN_F0 = {"fake_f": 220.0, "fake_m": 120.0}
+SECONDS_PER_CHAR = 0.04
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
+
+
+class FakeEngine(Engine):
+    name = "fake"
+
+    def __init__(self, config: EngineConfig) -> None:
+        super().__init__(config)
+        self.loaded = False
+        self.asleep = False
+        self.n_prepare = 0
+        self.n_synth = 0
+        self.n_warmups = 0
+        self._flaky_seen: set[str] = set()
+        self._frontend: Any = None
+
+    @property
+    def sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+    def _option(self, name: str, default: float) -> float:
+        return float(self.config.extra.get(name, default))
+
+    def load(self, progress: ProgressCallback | None = None) -> None:
+        if self.config.extra.get("fail_load"):
+            raise CheckpointError(str(self.config.extra["fail_load"]))
+        for step in range(4):
+            time.sleep(self._option("load_delay_s", 0.0) / 4)
+            if progress is not None:
+                progress("weights", (step + 1) * 250, 1000)
+        if self.config.extra.get("text_frontend"):
+            from glmtts.text import FrontendConfig, TextFrontend
+
+            self._frontend = TextFrontend(FrontendConfig(dictionary_path=self.config.dictionary_path))
+            self._frontend.load()
+        self.loaded = True
+
+    def warmup(self) -> None:
+        self.n_warmups += 1
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            seed=True,
+            phoneme_mode=self._frontend is not None,
+            speed_range=SPEED_LIMITS,
+            sample_rates=(SAMPLE_RATE,),
+        )
+
+    @property
+    def text_frontend(self) -> Any:
+        return self._frontend
+
+    def builtin_voices(self) -> tuple[str, ...]:
+        return tuple(BUILTIN_F0)
+
+    def builtin_voice(self, name: str | None = None) -> Voice:
+        key = name or "fake_f"
+        if key not in BUILTIN_F0:
+            raise UnknownVoiceError(f"unknown voice {key!r}")
+        return Voice(
+            voice_id=key, engine=self.name, builtin=True, features={"f0": np.array([BUILTIN_F0[key]])}
+        )
+
+    def prepare_voice(self, samples: np.ndarray, sample_rate: int, prompt_text: str | None = None) -> Voice:
+        time.sleep(self._option("prepare_delay_s", 0.0))
+        self.n_prepare += 1
+        mono = to_mono(samples)[: sample_rate * 2]
+        spectrum = np.abs(np.fft.rfft(mono))
+        peak_hz = float(np.argmax(spectrum[1:]) + 1) * sample_rate / (2 * (spectrum.size - 1))
+        return Voice(
+            voice_id="prompt", engine=self.name, prompt_text=prompt_text, features={"f0": np.array([peak_hz])}
+        )
+
+    def _segments(self, text: str, options: SynthesisOptions) -> list[tuple[str, str]]:
+        """(segment text, what decides its extra tone: its phonemes with a frontend, else its text)."""
+        if self._frontend is not None:
+            result = self._frontend.analyze(text, phoneme=True, extra_entries=options.pronunciations)
+            return [(s.text, s.phonemes or s.text) for s in result.segments]
+        return [(s, "") for s in _SENTENCE_END.split(text) if re.search(r"\w", s)]
+
+    def _check_failures(self, text: str, cancel: CancelToken | None) -> None:
+        delay_s = self._option("delay_s", float(os.environ.get("FAKE_ENGINE_DELAY_S", 0.0)))
+        deadline = time.monotonic() + delay_s
+        while time.monotonic() < deadline:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            time.sleep(min(0.005, delay_s))
+        if "BOOM" in text:
+            raise RuntimeError("fake engine bug")
+        if "ALWAYS_ENGINE_ERROR" in text:
+            raise EngineError("fake device failure")
+        if "FLAKY" in text and text not in self._flaky_seen:
+            self._flaky_seen.add(text)
+            raise EngineError("fake transient failure")
+
+    def stream(
+        self, text: str, voice: Voice, options: SynthesisOptions, cancel: CancelToken | None = None
+    ) -> Iterator[AudioChunk]:
+        if not self.loaded or self.asleep:
+            raise RuntimeError("fake engine used before load or while asleep")
+        segments = self._segments(text, options)
+        if not segments:
+            raise NothingToSayError("text holds nothing speakable")
+        self._check_failures(text, cancel)
+        return self._chunks(text, segments, float(voice.features["f0"][0]), options, cancel)
+
+    def _chunks(
+        self,
+        text: str,
+        segments: list[tuple[str, str]],
+        f0: float,
+        options: SynthesisOptions,
+        cancel: CancelToken | None,
+    ) -> Iterator[AudioChunk]:
+        rng = np.random.default_rng(options.seed)
+        for index, (segment, reading) in enumerate(segments):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            time.sleep(self._option("segment_delay_s", 0.0))
+            duration_s = max(0.2, SECONDS_PER_CHAR * len(segment)) / options.speed
+            t = np.arange(int(duration_s * SAMPLE_RATE)) / SAMPLE_RATE
+            wave = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 5))
+            if reading:
+                wave = wave + 0.2 * np.sin(2 * np.pi * (1000.0 + zlib.crc32(reading.encode()) % 2000) * t)
+            samples = (0.2 * wave + 0.001 * rng.standard_normal(t.size)).astype(np.float32)
+            yield AudioChunk(samples, SAMPLE_RATE, segment_index=index, is_last=index == len(segments) - 1)
+        self.n_synth += 1
+        log_path = self.config.extra.get("log_path", os.environ.get("FAKE_ENGINE_LOG"))
+        if log_path:
+            with open(str(log_path), "a", encoding="utf-8") as handle:
+                handle.write(text.replace("\n", " ") + "\n")
+
+    def release(self) -> int:
+        return 4096
+
+    def sleep(self) -> None:
+        self.asleep = True
+
+    def wake(self) -> None:
+        self.asleep = False
+
+    def memory_bytes(self) -> dict[str, int]:
+        return {"weights": 0 if self.asleep else 1_000_000}
