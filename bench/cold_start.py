@@ -12,7 +12,7 @@ One run prints, side by side:
 * RSS after 500 requests vs after 50 (flat).
 
 Usage: ``python bench/cold_start.py [--engine kokoro] [--n-warm 7] [--n-rss 500] [--json OUT]``
-(``--engine fake --engine-class tests.serving.serving_fake_engine:FakeEngine`` for a quick dry run).
+(``--engine fake --engine-class tests.fake_engine:FakeEngine`` for a quick dry run).
 """
 
 from __future__ import annotations

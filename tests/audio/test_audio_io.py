@@ -24,7 +24,7 @@ from glmtts.audio import (
     validate_prompt,
     write_audio,
 )
-from glmtts.audio.codec import wav_stream_header
+from glmtts.audio.encoders import wav_header as wav_stream_header
 from glmtts.errors import InvalidAudioError, UnsupportedFormatError
 from tests.conftest import harmonic_tone
 
@@ -130,7 +130,7 @@ def test_formats_and_stream_header() -> None:
         parse_format("aiff")
     header = wav_stream_header(SR)
     tone = _sine(440.0, 0.2, SR)
-    from glmtts.audio.codec import to_pcm16
+    from glmtts.audio.encoders import to_pcm16
 
     decoded, sr = sf.read(io.BytesIO(header + to_pcm16(tone)), dtype="float32")
     assert sr == SR and decoded.size == tone.size

@@ -10,7 +10,7 @@ import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_DIR = REPO_ROOT / "deploy"
-FAKE_ENGINE_CLASS = "tests.serving.serving_fake_engine:FakeEngine"
+FAKE_ENGINE_CLASS = "tests.fake_engine:FakeEngine"
 
 
 def free_port() -> int:

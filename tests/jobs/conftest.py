@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,13 @@ import soundfile as sf
 
 from glmtts.engines.base import EngineConfig
 from glmtts.engines.registry import create_engine, register_engine
-from tests.jobs.fake_engine import FakeEngine
+from glmtts.synthesis import Runtime, RuntimeConfig, build_runtime
+from tests.fake_engine import ENGINE_CLASS, FakeEngine
 
-FAKE_ENGINE_PATH = "tests.jobs.fake_engine:FakeEngine"
+FAKE_ENGINE_PATH = ENGINE_CLASS
 
 
-def write_prompt(path: Path, seconds: float = 1.5, sample_rate: int = 16_000, freq: float = 180.0) -> Path:
+def write_prompt(path: Path, seconds: float = 1.5, sample_rate: int = 24_000, freq: float = 180.0) -> Path:
     """A voiced-sounding tone clip long enough to pass prompt validation."""
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     samples = 0.3 * np.sin(2 * np.pi * freq * t) * (1.0 + 0.3 * np.sin(2 * np.pi * 3 * t))
@@ -47,6 +48,20 @@ def fake_engine(fake_engine_name: str) -> FakeEngine:
     engine = create_engine(EngineConfig(name=fake_engine_name))
     assert isinstance(engine, FakeEngine)
     return engine
+
+
+def loaded_runtime(engine: FakeEngine, tmp_path: Path | None = None) -> Runtime:
+    """A loaded in-process runtime around ``engine`` (prompt features persisted under ``tmp_path``)."""
+    config = RuntimeConfig(voice_features_dir=tmp_path / "features" if tmp_path else None, log_requests=False)
+    runtime = build_runtime(engine, config)
+    runtime.load()
+    return runtime
+
+
+@pytest.fixture
+def runtime(fake_engine: FakeEngine, tmp_path: Path) -> Iterator[Runtime]:
+    with loaded_runtime(fake_engine, tmp_path) as loaded:
+        yield loaded
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ def test_submit_run_and_download(client: TestClient, tmp_path: Path):
     records = [item(str(i), f"line {i}.") for i in range(30)]
     records[3] = item("3", "x.", "prompts/not_audio.wav")
     records[7] = item("7", "x.", "../../outside.wav")
-    records[20] = {"uttid": "20", "voice": "tone_a", "syn_text": "a built-in voice."}
+    records[20] = {"uttid": "20", "voice": "fake_f", "syn_text": "a built-in voice."}
     records[21] = {"uttid": "21", "voice": "ghost", "syn_text": "unknown voice."}
     files = {
         "file": ("book.jsonl", jsonl_bytes(records), "application/x-ndjson"),
@@ -101,7 +101,7 @@ def test_submit_run_and_download(client: TestClient, tmp_path: Path):
 
 
 def test_cancel_stops_new_items_promptly(client: TestClient):
-    body = {"items": [{"uttid": str(i), "voice": "tone_a", "syn_text": f"line {i}."} for i in range(500)]}
+    body = {"items": [{"uttid": str(i), "voice": "fake_f", "syn_text": f"line {i}."} for i in range(500)]}
     job_id = client.post("/v1/jobs", json=body).json()["id"]
     deadline = time.monotonic() + 10
     while client.get(f"/v1/jobs/{job_id}").json()["counts"]["done"] < 3:
@@ -161,7 +161,7 @@ def test_bad_input_gets_clear_errors_and_the_server_stays_up(
 def test_archive_of_unknown_or_running_job(client: TestClient):
     assert client.get("/v1/jobs/nope/archive").json()["error"]["type"] == "not_found"
     assert client.get("/v1/jobs/..%2Fetc").status_code in (404, 422)
-    body = {"items": [{"uttid": str(i), "voice": "tone_a", "syn_text": "x."} for i in range(300)]}
+    body = {"items": [{"uttid": str(i), "voice": "fake_f", "syn_text": "x."} for i in range(300)]}
     job_id = client.post("/v1/jobs", json=body).json()["id"]
     assert client.get(f"/v1/jobs/{job_id}/archive").status_code == 409
     client.delete(f"/v1/jobs/{job_id}")

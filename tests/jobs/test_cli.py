@@ -17,8 +17,8 @@ import pytest
 import soundfile as sf
 
 from glmtts.cli.main import main
+from tests.fake_engine import SAMPLE_RATE
 from tests.jobs.conftest import FAKE_ENGINE_PATH, item, jsonl_bytes, write_prompt
-from tests.jobs.fake_engine import SAMPLE_RATE
 
 ENGINE_ARGS = ["--engine", "fake", "--engine-class", FAKE_ENGINE_PATH]
 

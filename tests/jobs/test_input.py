@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from glmtts.errors import InvalidBatchError, PayloadTooLargeError, UnsupportedMediaError
+from glmtts.errors import InvalidBatchError, PayloadTooLargeError, UnknownVoiceError, UnsupportedMediaError
 from glmtts.jobs.input import InputLimits, PromptResolver, describe_problems, parse_batch_input
 from glmtts.jobs.uploads import UploadLimits, extract_prompt_zip
+from glmtts.synthesis import Limits, RequestDecoder
 from tests.jobs.conftest import item, jsonl_bytes
 
 
@@ -43,6 +44,19 @@ def test_100k_lines_is_refused_quickly(job_root):
         parse_batch_input(data, PromptResolver([job_root]), limits=InputLimits(max_bytes=1_000_000))
 
 
+class _Checks:
+    """Request-level line checks with a 5000-character text limit and one known voice."""
+
+    decoder = RequestDecoder(limits=Limits(max_text_chars=5000))
+
+    def text(self, value: object) -> str:
+        return self.decoder.text(value)
+
+    def voice(self, name: str) -> None:
+        if name != "fake_f":
+            raise UnknownVoiceError(f"unknown voice {name!r}")
+
+
 def test_every_bad_line_is_reported_with_its_number_and_reason(job_root, tmp_path):
     outside = tmp_path / "secret.wav"
     outside.write_bytes(b"x")
@@ -59,11 +73,11 @@ def test_every_bad_line_is_reported_with_its_number_and_reason(job_root, tmp_pat
         item("../8", "unsafe id."),
         {"uttid": "9", "syn_text": "no prompt."},
         {"uttid": "10", "voice": "ghost", "syn_text": "unknown voice."},
-        {"uttid": "11", "syn_text": "   ", "voice": "tone_a"},
+        {"uttid": "11", "syn_text": "   ", "voice": "fake_f"},
         item("12", "y" * 6000),
         item("13", "also fine.", "prompts/b.wav"),
     ]
-    batch = _parse(jsonl_bytes(records), job_root, voice_exists=lambda name: name == "tone_a")
+    batch = _parse(jsonl_bytes(records), job_root, checks=_Checks())
     assert batch.n_valid == 2
     reasons = {i.line_no: i.error.message for i in batch.items if i.error}
     assert "not valid JSON" in reasons[2]

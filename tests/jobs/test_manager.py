@@ -5,22 +5,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 from glmtts.engines.base import EngineConfig
 from glmtts.engines.registry import create_engine
-from glmtts.jobs.layout import JobOptions
 from glmtts.jobs.manager import JobManager
 from glmtts.jobs.store import JobState
-from tests.jobs.conftest import jsonl_bytes
+from glmtts.synthesis import Priority
+from tests.jobs.conftest import jsonl_bytes, loaded_runtime
 
-worker_module = pytest.importorskip("glmtts.serving.worker")
 
-
-def _manager(tmp_path: Path, worker) -> JobManager:  # type: ignore[no-untyped-def]
-    return JobManager(
-        tmp_path / "workdir", worker, outputs_dir=tmp_path / "outputs", builtin_voices=("tone_a",)
-    )
+def _manager(tmp_path: Path, runtime) -> JobManager:  # type: ignore[no-untyped-def]
+    return JobManager(tmp_path / "workdir", runtime.service, outputs_dir=tmp_path / "outputs")
 
 
 def _wait(manager: JobManager, job_id: str, predicate, timeout_s: float = 10.0):  # type: ignore[no-untyped-def]
@@ -33,23 +27,23 @@ def _wait(manager: JobManager, job_id: str, predicate, timeout_s: float = 10.0):
 
 def test_stop_mid_job_then_resume_in_a_new_manager(tmp_path: Path, fake_engine_name: str):
     engine = create_engine(EngineConfig(name=fake_engine_name, extra={"delay_s": 0.02}))
-    worker = worker_module.ModelWorker(engine)
-    worker.start()
+    runtime = loaded_runtime(engine)
+    worker = runtime.worker
     try:
-        lines = [{"uttid": str(i), "voice": "tone_a", "syn_text": f"line {i}."} for i in range(40)]
-        first = _manager(tmp_path, worker)
-        job_id = first.submit(jsonl_bytes(lines), options=JobOptions(seed=1)).job_id
+        lines = [{"uttid": str(i), "voice": "fake_f", "syn_text": f"line {i}."} for i in range(40)]
+        first = _manager(tmp_path, runtime)
+        job_id = first.submit(jsonl_bytes(lines), options={"seed": 1}).job_id
         first.start()
         _wait(first, job_id, lambda job: job.n_done >= 5)
         first.stop()
-        second = _manager(tmp_path, worker)
+        second = _manager(tmp_path, runtime)
         stopped = second.get(job_id)
         assert stopped.state is JobState.RUNNING and 5 <= stopped.n_done < 40
         # interactive work submitted while the job runs goes first
         second.start()
         _wait(second, job_id, lambda job: job.n_done > stopped.n_done)
         started = time.monotonic()
-        worker.submit(lambda e: e.sample_rate, priority=worker_module.Priority.INTERACTIVE).result(timeout=5)
+        worker.submit(lambda e: e.sample_rate, priority=Priority.INTERACTIVE).result(timeout=5)
         assert time.monotonic() - started < 0.5
         job = _wait(second, job_id, lambda job: job.state.finished)
         assert job.state is JobState.DONE and job.n_done == 40
@@ -59,4 +53,4 @@ def test_stop_mid_job_then_resume_in_a_new_manager(tmp_path: Path, fake_engine_n
         assert not (tmp_path / "outputs" / job_id).exists() and not second.layout.upload_dir(job_id).exists()
         second.stop()
     finally:
-        worker.stop()
+        runtime.close()

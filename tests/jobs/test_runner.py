@@ -12,18 +12,22 @@ import soundfile as sf
 
 from glmtts.jobs.archive import RESULTS_NAME, build_archive
 from glmtts.jobs.input import PromptResolver, parse_batch_input
-from glmtts.jobs.layout import JobOptions, store_job
-from glmtts.jobs.runner import DirectEngineCall, JobRunner, RunnerSettings
+from glmtts.jobs.layout import store_job
+from glmtts.jobs.options import ServiceLineChecks
+from glmtts.jobs.runner import JobRunner, RunnerSettings
 from glmtts.jobs.store import ItemState, JobState, JobStore
-from tests.jobs.conftest import item, jsonl_bytes
-from tests.jobs.fake_engine import SAMPLE_RATE, FakeEngine
+from glmtts.synthesis import Runtime
+from tests.fake_engine import SAMPLE_RATE, FakeEngine
+from tests.jobs.conftest import item, jsonl_bytes, loaded_runtime
+
+MAX_PROMPT_BYTES = 20 * 1024 * 1024
 
 
 def _make_job(tmp_path: Path, root: Path, records: list, job_id: str = "job1") -> tuple[JobStore, Path]:
     store = JobStore(tmp_path / "jobs.sqlite3")
-    batch = parse_batch_input(jsonl_bytes(records), PromptResolver([root]))
+    batch = parse_batch_input(jsonl_bytes(records), PromptResolver([root], MAX_PROMPT_BYTES))
     out_dir = tmp_path / "out" / job_id
-    store_job(store, job_id, batch, root=root, out_dir=out_dir, options=JobOptions(seed=7))
+    store_job(store, job_id, batch, root=root, out_dir=out_dir, options={"seed": 7})
     return store, out_dir
 
 
@@ -32,7 +36,7 @@ def _results(out_dir: Path) -> list[dict]:
 
 
 def test_30_items_with_3_broken_end_with_27_outputs_and_3_failures(
-    tmp_path, job_root, fake_engine: FakeEngine
+    tmp_path, job_root, fake_engine: FakeEngine, runtime: Runtime
 ):
     records = [
         item(str(i), f"sentence number {i}.", "prompts/a.wav" if i % 2 else "prompts/b.wav")
@@ -43,7 +47,7 @@ def test_30_items_with_3_broken_end_with_27_outputs_and_3_failures(
     records[25] = item("25", "BOOM goes the engine.")  # the engine raises a bug
     store, out_dir = _make_job(tmp_path, job_root, records)
     archive_path = tmp_path / "out" / "job1.zip"
-    runner = JobRunner(store, DirectEngineCall(fake_engine), RunnerSettings(retry_backoff_s=0.0))
+    runner = JobRunner(store, runtime.service, RunnerSettings(retry_backoff_s=0.0))
 
     job = runner.run("job1", finish=lambda job: build_archive(store, job, archive_path) and None)
 
@@ -70,11 +74,11 @@ def test_30_items_with_3_broken_end_with_27_outputs_and_3_failures(
         assert archive.read("0.wav") == (out_dir / "0.wav").read_bytes()
 
 
-def test_transient_errors_are_retried_and_bounded(tmp_path, job_root, fake_engine: FakeEngine):
+def test_transient_errors_are_retried_and_bounded(tmp_path, job_root, runtime: Runtime):
     records = [item("a", "FLAKY once."), item("b", "ALWAYS_ENGINE_ERROR here."), item("c", "fine.")]
     store, _ = _make_job(tmp_path, job_root, records)
     runner = JobRunner(
-        store, DirectEngineCall(fake_engine), RunnerSettings(max_attempts=3, retry_backoff_s=0.0)
+        store, runtime.service, RunnerSettings(max_attempts=3, retry_backoff_s=0.0)
     )
     runner.run("job1")
     by_uttid = {i.uttid: i for i in store.items("job1")}
@@ -84,19 +88,20 @@ def test_transient_errors_are_retried_and_bounded(tmp_path, job_root, fake_engin
     assert by_uttid["c"].state is ItemState.DONE and by_uttid["c"].attempts == 1
 
 
-def test_builtin_voice_items_and_unknown_voice(tmp_path, job_root, fake_engine: FakeEngine):
+def test_builtin_voice_items_and_unknown_voice(tmp_path, job_root, runtime: Runtime):
     records = [
-        {"uttid": "v1", "voice": "tone_b", "syn_text": "hello."},
+        {"uttid": "v1", "voice": "fake_m", "syn_text": "hello."},
         {"uttid": "v2", "voice": "nope", "syn_text": "x."},
+        {"uttid": "v3", "voice": "alloy", "syn_text": "an OpenAI name."},
+        {"uttid": "v4", "voice": "default", "syn_text": "the default voice."},
     ]
     store = JobStore(tmp_path / "jobs.sqlite3")
-    batch = parse_batch_input(
-        jsonl_bytes(records), PromptResolver([job_root]), voice_exists=lambda n: n == "tone_b"
-    )
-    assert [i.error.error_type if i.error else None for i in batch.items] == [None, "unknown_voice"]
-    store_job(store, "j", batch, root=job_root, out_dir=tmp_path / "o", options=JobOptions())
-    job = JobRunner(store, DirectEngineCall(fake_engine)).run("j")
-    assert (job.n_done, job.n_failed) == (1, 1)
+    checks = ServiceLineChecks(runtime.service)
+    batch = parse_batch_input(jsonl_bytes(records), PromptResolver([job_root], MAX_PROMPT_BYTES), checks)
+    assert [i.error.error_type if i.error else None for i in batch.items] == [None, "unknown_voice", None, None]
+    store_job(store, "j", batch, root=job_root, out_dir=tmp_path / "o", options={"seed": 1})
+    job = JobRunner(store, runtime.service).run("j")
+    assert (job.n_done, job.n_failed) == (3, 1)
 
 
 def test_cancel_stops_new_items_promptly(tmp_path, job_root, fake_engine_name):
@@ -104,6 +109,7 @@ def test_cancel_stops_new_items_promptly(tmp_path, job_root, fake_engine_name):
     from glmtts.engines.registry import create_engine
 
     engine = create_engine(EngineConfig(name=fake_engine_name, extra={"delay_s": 0.05}))
+    runtime = loaded_runtime(engine)
     records = [item(str(i), f"line {i}.") for i in range(200)]
     store, out_dir = _make_job(tmp_path, job_root, records)
     cancel = threading.Event()
@@ -114,13 +120,14 @@ def test_cancel_stops_new_items_promptly(tmp_path, job_root, fake_engine_name):
         if len(started) == 3:
             cancel.set()
 
-    job = JobRunner(store, DirectEngineCall(engine), on_item=on_item).run("job1", cancel=cancel)
+    with runtime:
+        job = JobRunner(store, runtime.service, on_item=on_item).run("job1", cancel=cancel)
     assert job.state is JobState.CANCELLED
     assert job.n_done == 3 and job.counts[ItemState.CANCELLED] == 197
     assert len(list(out_dir.glob("*.wav"))) == 3
 
 
-def test_recovery_after_a_crash(tmp_path, job_root, fake_engine: FakeEngine):
+def test_recovery_after_a_crash(tmp_path, job_root, fake_engine: FakeEngine, runtime: Runtime):
     records = [item(str(i), f"line {i}.") for i in range(4)]
     store, out_dir = _make_job(tmp_path, job_root, records)
     # Simulate a process killed in three places: item 0 written but not committed, item 1 mid-synthesis,
@@ -131,34 +138,31 @@ def test_recovery_after_a_crash(tmp_path, job_root, fake_engine: FakeEngine):
     for _ in range(2):
         store.count_attempt("job1", 3)
     out_dir.mkdir(parents=True)
-    sf.write(out_dir / "0.wav", np.full(1600, 0.1, dtype=np.float32), SAMPLE_RATE)
+    sf.write(out_dir / "0.wav", np.full(2400, 0.1, dtype=np.float32), SAMPLE_RATE)
     (out_dir / ".1.wav.abc.part").write_bytes(b"half")
-    (out_dir / ".voices").mkdir()
-    (out_dir / ".voices" / ".v1.xyz.part").write_bytes(b"half")
     (out_dir.parent / ".job1.zip.abc.part").write_bytes(b"half")
     log: list[str] = []
-    job = JobRunner(store, DirectEngineCall(fake_engine), on_item=lambda u, s: log.append(u)).run("job1")
+    job = JobRunner(store, runtime.service, on_item=lambda u, s: log.append(u)).run("job1")
     by_uttid = {i.uttid: i for i in store.items("job1")}
     assert by_uttid["0"].state is ItemState.DONE and abs(by_uttid["0"].audio_s - 0.1) < 1e-6
     assert by_uttid["1"].state is ItemState.DONE and by_uttid["1"].attempts == 2
     assert by_uttid["2"].state is ItemState.FAILED and by_uttid["2"].error.error_type == "interrupted"
     assert log == ["1", "3"] and fake_engine.n_synth == 2
     assert not (out_dir / ".1.wav.abc.part").exists()
-    assert not (out_dir / ".voices" / ".v1.xyz.part").exists()
     assert not (out_dir.parent / ".job1.zip.abc.part").exists()
     assert job.state is JobState.DONE
 
 
-def test_sample_rate_setting_resamples_outputs(tmp_path, job_root, fake_engine: FakeEngine):
+def test_sample_rate_setting_resamples_outputs(tmp_path, job_root, runtime: Runtime):
     store, out_dir = _make_job(tmp_path, job_root, [item("x", "hello there.")])
-    JobRunner(store, DirectEngineCall(fake_engine), RunnerSettings(sample_rate=24_000)).run("job1")
+    JobRunner(store, runtime.service, RunnerSettings(sample_rate=16_000)).run("job1")
     info = sf.info(out_dir / "x.wav")
-    assert info.samplerate == 24_000 and info.duration > 0.1
+    assert info.samplerate == 16_000 and info.duration > 0.1
 
 
-def test_prompt_errors_name_the_clip_relative_to_the_job_root(tmp_path, job_root, fake_engine: FakeEngine):
+def test_prompt_errors_name_the_clip_relative_to_the_job_root(tmp_path, job_root, runtime: Runtime):
     store, _ = _make_job(tmp_path, job_root, [item("n", "text.", "prompts/not_audio.wav")])
-    JobRunner(store, DirectEngineCall(fake_engine)).run("job1")
+    JobRunner(store, runtime.service).run("job1")
     error = store.items("job1")[0].error
     assert error is not None and error.error_type == "invalid_audio"
     assert "prompts/not_audio.wav" in error.message and str(tmp_path) not in error.message
@@ -171,11 +175,13 @@ def test_stopped_job_resumes_without_extracting_the_prompt_again(tmp_path, job_r
     store, out_dir = _make_job(tmp_path, job_root, [item(str(i), f"line {i}.") for i in range(6)])
     stop = threading.Event()
     first = create_engine(EngineConfig(name=fake_engine_name))
-    runner = JobRunner(store, DirectEngineCall(first), on_item=lambda uttid, state: stop.set())
-    job = runner.run("job1", stop=stop)
+    with loaded_runtime(first, tmp_path) as runtime:
+        runner = JobRunner(store, runtime.service, on_item=lambda uttid, state: stop.set())
+        job = runner.run("job1", stop=stop)
     assert job.state is JobState.RUNNING and job.n_done == 1 and first.n_prepare == 1
     second = create_engine(EngineConfig(name=fake_engine_name))
-    job = JobRunner(store, DirectEngineCall(second)).run("job1")
+    with loaded_runtime(second, tmp_path) as runtime:
+        job = JobRunner(store, runtime.service).run("job1")
     assert job.state is JobState.DONE and job.n_done == 6
     assert second.n_prepare == 0 and second.n_synth == 5
     first_tone, _ = sf.read(out_dir / "0.wav")

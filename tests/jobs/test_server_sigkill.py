@@ -26,9 +26,9 @@ import pytest
 import soundfile as sf
 
 from glmtts.jobs.archive import RESULTS_NAME as RESULTS
+from tests.fake_engine import SAMPLE_RATE
+from tests.harness import REPO_ROOT, ServerProcess, free_port
 from tests.jobs.conftest import FAKE_ENGINE_PATH, item, jsonl_bytes, write_prompt
-from tests.jobs.fake_engine import SAMPLE_RATE
-from tests.serving.serving_support import REPO_ROOT, ServerProcess, free_port
 
 pytest.importorskip("uvicorn")
 
@@ -138,7 +138,7 @@ def _submit(server: KillableServer, cwd: Path) -> None:
     with zipfile.ZipFile(prompts, "w") as bundle:
         bundle.write(cwd / "clips" / "a.wav", "prompts/a.wav")
     records = [
-        item(_uttid(i), _text(i)) if i % 2 else {"uttid": _uttid(i), "voice": "tone_a", "syn_text": _text(i)}
+        item(_uttid(i), _text(i)) if i % 2 else {"uttid": _uttid(i), "voice": "fake_f", "syn_text": _text(i)}
         for i in range(N_ITEMS)
     ]
     files = {

@@ -9,9 +9,13 @@ import numpy as np
 import soundfile as sf
 
 
-def decode(data: bytes) -> tuple[np.ndarray, int]:
-    samples, sample_rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
-    return np.asarray(samples, dtype=np.float32), int(sample_rate)
+def decode(data: bytes, sample_rate: int = 24000) -> tuple[np.ndarray, int]:
+    """Decode with libsndfile, or with ffmpeg for what it does not read (AAC), at ``sample_rate``."""
+    try:
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
+    except sf.LibsndfileError:
+        return decode_with_ffmpeg(data, sample_rate), sample_rate
+    return np.asarray(samples, dtype=np.float32), int(rate)
 
 
 def decode_streamed_wav(data: bytes) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.serving.serving_support import ServerProcess
+from tests.harness import ServerProcess
 
 
 @pytest.fixture()

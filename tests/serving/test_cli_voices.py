@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from glmtts.cli.main import main
 from glmtts.serving.api.app import create_app
-from tests.serving.serving_support import FAKE_ENGINE_CLASS, fake_settings, tone
+from tests.harness import FAKE_ENGINE_CLASS, fake_settings, tone
 
 
 def test_voices_cli_roundtrip_and_server_uses_the_voice(

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from openai import OpenAI
 
+from tests.harness import ServerProcess
 from tests.serving.audio_checks import decode, decode_streamed_wav, level_dbfs
-from tests.serving.serving_support import ServerProcess
 
 pytestmark = [
     pytest.mark.slow,

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
+from tests.harness import FAKE_ENGINE_CLASS
 from tests.serving.audio_checks import decode_streamed_wav
-from tests.serving.serving_support import FAKE_ENGINE_CLASS
 
 FAKE = [
     "--engine",

@@ -17,8 +17,8 @@ import soundfile as sf
 from openai import OpenAI
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.harness import FAKE_ENGINE_CLASS, ServerProcess, tone
 from tests.serving.audio_checks import decode, decode_streamed_wav, decode_with_ffmpeg, level_dbfs
-from tests.serving.serving_support import FAKE_ENGINE_CLASS, ServerProcess, tone
 
 SEGMENT_DELAY_S = 0.2
 FIVE_SENTENCES = "One two three. Four five six. Seven eight nine. Ten eleven twelve. Thirteen fourteen."

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from glmtts.audio import AudioFormat
+from glmtts.audio import AudioFormat, StreamEncoder
+from glmtts.audio.sinks import AppendOnlySink
 from glmtts.errors import UnsupportedFormatError
-from glmtts.serving.encoding import AppendOnlySink, StreamEncoder
 from tests.serving.audio_checks import (
     decode,
     decode_streamed_wav,
@@ -47,7 +47,9 @@ def test_bytes_flow_before_the_last_chunk_and_decode_to_the_signal(fmt: AudioFor
         samples, rate = decode(data)
         assert rate == RATE
     expected = np.concatenate(chunks)
-    assert abs(samples.size - expected.size) < 0.05 * RATE
+    # AAC in ADTS carries its encoder delay (1024 samples) and pads the last frame: no edit list to trim them
+    slack_s = 0.1 if fmt is AudioFormat.AAC else 0.05
+    assert abs(samples.size - expected.size) < slack_s * RATE
     assert abs(dominant_hz(samples, RATE) - 330.0) < 3.0
     assert abs(level_dbfs(samples) - level_dbfs(expected)) < 1.5
 

@@ -12,7 +12,7 @@ import pytest
 
 from glmtts.engines.base import CancelToken
 from glmtts.errors import CancelledError, OverloadedError, RequestTimeoutError
-from glmtts.serving.worker import ModelWorker, Priority, QueueLimits
+from glmtts.synthesis.worker import ModelWorker, Priority, QueueLimits
 
 
 class _Blocker:

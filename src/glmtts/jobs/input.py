@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from glmtts.errors import GlmttsError, InvalidBatchError, PayloadTooLargeError
 from glmtts.jobs.store import ItemError, NewItem
+from glmtts.voices import PromptLimits
 
 
 class LineChecks(Protocol):
@@ -84,7 +85,7 @@ class PromptResolver:
     only to check that their target stays inside the root.
     """
 
-    def __init__(self, roots: Sequence[Path], max_bytes: int) -> None:
+    def __init__(self, roots: Sequence[Path], max_bytes: int = PromptLimits.max_bytes) -> None:
         if not roots:
             raise ValueError("PromptResolver needs at least one root")
         self.roots = tuple(Path(os.path.abspath(root)) for root in roots)

@@ -1,4 +1,4 @@
-"""Helpers for serving tests: the fake engine settings, test clips and real server subprocesses."""
+"""The one server harness of the suite: fake-engine settings, test clips and real ``glmtts serve`` processes."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parents[1]
-FAKE_ENGINE_CLASS = "tests.serving.serving_fake_engine:FakeEngine"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FAKE_ENGINE_CLASS = "tests.fake_engine:FakeEngine"
 
 
 def free_port() -> int:
@@ -53,7 +52,12 @@ class ServerProcess:
     """``glmtts serve`` in a subprocess on a free port; stops it (SIGTERM) on close."""
 
     def __init__(
-        self, workdir: Path, args: list[str], env: Mapping[str, str] | None = None, timeout_s: float = 30.0
+        self,
+        workdir: Path,
+        args: list[str],
+        env: Mapping[str, str] | None = None,
+        timeout_s: float = 30.0,
+        cwd: Path | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -76,7 +80,9 @@ class ServerProcess:
             *args,
         ]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in close()
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=full_env)
+        self.process = subprocess.Popen(
+            command, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, env=full_env
+        )
         self.client = httpx.Client(base_url=self.url, timeout=timeout_s)
 
     def wait_listening(self, timeout_s: float = 60.0) -> None:
