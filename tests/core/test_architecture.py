@@ -1,4 +1,19 @@
-"""Dependencies point one way, imports have no side effects, and the CLI starts fast."""
+"""The layer map holds for every package, there are no import cycles, imports have no side effects, and
+the CLI starts fast.
+
+Layers, top to bottom (a module may import its own layer's and lower layers' modules only; lazy imports
+inside functions count too)::
+
+    glmtts (the public API), __main__
+    cli, ui
+    serving
+    jobs
+    synthesis
+    voices
+    engines
+    text, audio
+    atomic, errors
+"""
 
 from __future__ import annotations
 
@@ -8,42 +23,141 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "glmtts"
-SERVING_MODULES = (
-    "fastapi",
-    "gradio",
-    "starlette",
-    "uvicorn",
-    "pydantic_settings",
-    "glmtts.serving",
-    "glmtts.ui",
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("errors", "atomic", "data"),
+    ("text", "audio"),
+    ("engines",),
+    ("voices",),
+    ("synthesis",),
+    ("jobs",),
+    ("serving",),
+    ("cli", "ui"),
+    ("tts", "__init__", "__main__"),
 )
-LOWER_LAYERS = ("engines", "text", "audio", "voices")
+RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+#: Same-rank packages that must not import each other either.
+SIBLINGS_APART = {("text", "audio"), ("audio", "text"), ("ui", "cli")}
+WEB_MODULES = ("fastapi", "gradio", "starlette", "uvicorn", "pydantic_settings")
 
 
-def _imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def _modules() -> dict[str, Path]:
+    modules = {}
+    for path in SRC.rglob("*.py"):
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    return modules
+
+
+def _nodes(tree: ast.AST, runtime_only: bool) -> list[ast.AST]:
+    """Every node, leaving out ``if TYPE_CHECKING:`` blocks when ``runtime_only``."""
+    found: list[ast.AST] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if runtime_only and isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _imports(path: Path, module: str, runtime_only: bool = False) -> set[str]:
+    """Every glmtts module ``path`` imports, at the top or inside functions (relative imports resolved)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _nodes(ast.parse(path.read_text(encoding="utf-8")), runtime_only):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(
+                    [*package.split(".")[: len(package.split(".")) - node.level + 1], base]
+                ).strip(".")
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in names if name == "glmtts" or name.startswith("glmtts.")}
 
 
-def test_engines_text_audio_never_import_the_serving_layer() -> None:
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_every_module_belongs_to_a_layer() -> None:
+    assert sorted({_layer(m) for m in _modules()} - set(RANK)) == []
+
+
+def test_nothing_imports_upward_or_across() -> None:
+    modules = _modules()
     offenders = []
-    for layer in LOWER_LAYERS:
-        for path in (SRC / layer).rglob("*.py"):
-            for name in _imported_modules(path):
-                if name.startswith(SERVING_MODULES):
-                    offenders.append(f"{path.relative_to(SRC)} imports {name}")
+    for module, path in modules.items():
+        own = _layer(module)
+        for name in _imports(path, module):
+            if name not in modules and name.rpartition(".")[0] in modules:
+                name = name.rpartition(".")[0]  # "from package import name": the name is not a module
+            if name not in modules or name == "glmtts":
+                continue
+            other = _layer(name)
+            if RANK[other] > RANK[own] or (own, other) in SIBLINGS_APART:
+                offenders.append(f"{module} ({own}) imports {name} ({other})")
+    assert offenders == []
+
+
+def _runtime_graph() -> dict[str, set[str]]:
+    """Module -> the modules it imports at run time (package faces left out: they only hand names on)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        targets = {
+            name if name in modules else name.rpartition(".")[0] for name in _imports(path, module, True)
+        }
+        graph[module] = {
+            t for t in targets if t in modules and t != module and modules[t].name != "__init__.py"
+        }
+    return graph
+
+
+def test_no_import_cycles() -> None:
+    """Run-time cycles only: a type-only back reference (``if TYPE_CHECKING:``) is not one."""
+    graph = _runtime_graph()
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                cycles.append(" -> ".join([*trail[trail.index(target) :], target]))
+            elif target not in state:
+                visit(target, [*trail, target])
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []
+
+
+def test_lower_layers_never_import_the_web_stack() -> None:
+    offenders = []
+    for module, path in _modules().items():
+        if RANK[_layer(module)] >= RANK["serving"]:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{module} imports {n}" for n in names if n.startswith(WEB_MODULES)]
     assert offenders == []
 
 
 def test_importing_glmtts_loads_no_heavy_modules() -> None:
     code = (
-        "import sys, glmtts, glmtts.errors, glmtts.engines.base, glmtts.engines.registry\n"
+        "import sys, glmtts, glmtts.errors, glmtts.engines.base, glmtts.engines.registry, glmtts.synthesis\n"
         "heavy = [m for m in ('torch', 'onnxruntime', 'transformers', 'gradio', 'fastapi') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
