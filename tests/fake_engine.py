@@ -47,6 +47,16 @@ SECONDS_PER_CHAR = 0.04
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
 
 
+def sentences(text: str) -> list[str]:
+    """The chunks the fake engine speaks for ``text`` (without a text frontend)."""
+    return [s for s in _SENTENCE_END.split(text) if re.search(r"\w", s)]
+
+
+def expected_samples(text: str, speed: float = 1.0) -> int:
+    """How many samples the fake engine produces for ``text``."""
+    return sum(int(max(0.2, SECONDS_PER_CHAR * len(s)) / speed * SAMPLE_RATE) for s in sentences(text))
+
+
 class FakeEngine(Engine):
     name = "fake"
 
@@ -122,7 +132,7 @@ class FakeEngine(Engine):
         if self._frontend is not None:
             result = self._frontend.analyze(text, phoneme=True, extra_entries=options.pronunciations)
             return [(s.text, s.phonemes or s.text) for s in result.segments]
-        return [(s, "") for s in _SENTENCE_END.split(text) if re.search(r"\w", s)]
+        return [(s, "") for s in sentences(text)]
 
     def _check_failures(self, text: str, cancel: CancelToken | None) -> None:
         delay_s = self._option("delay_s", float(os.environ.get("FAKE_ENGINE_DELAY_S", 0.0)))

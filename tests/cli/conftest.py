@@ -1,9 +1,8 @@
-"""CLI tests share one loaded kokoro engine: ``glmtts.cli.synth._load_engine`` is pointed at it."""
+"""CLI tests: one loaded kokoro engine to compare ``glmtts synth`` output with (the CLI loads its own)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -20,13 +19,6 @@ def shared_engine() -> Iterator[KokoroEngine]:
 
 
 @pytest.fixture
-def loaded_engine(shared_engine: KokoroEngine, monkeypatch: pytest.MonkeyPatch) -> KokoroEngine:
-    """Make ``glmtts synth`` reuse the shared engine instead of loading a new one per call."""
-    from glmtts.cli import synth
-
-    def load(args: Any) -> KokoroEngine:
-        assert args.engine == "kokoro"
-        return shared_engine
-
-    monkeypatch.setattr(synth, "_load_engine", load)
+def loaded_engine(shared_engine: KokoroEngine) -> KokoroEngine:
+    """The shared engine, for comparing ``glmtts synth`` (which loads its own) with direct synthesis."""
     return shared_engine

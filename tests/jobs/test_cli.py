@@ -101,7 +101,7 @@ def test_batch_run_reports_bad_lines_and_rerun_resumes(book: Path, tmp_path: Pat
     assert main(["batch", "run", str(book), "--out", str(out), *ENGINE_ARGS, "--no-progress"]) == 1
     captured = capsys.readouterr()
     assert "line 2: not valid JSON" in captured.err
-    job_dirs = [p for p in out.iterdir() if p.is_dir()]
+    job_dirs = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert len(job_dirs) == 1 and job_dirs[0].name.startswith("book-")
     assert sorted(p.name for p in job_dirs[0].glob("*.wav")) == ["0.wav", "3.wav"]
     assert main(["batch", "run", str(book), "--out", str(out), *ENGINE_ARGS, "--no-progress"]) == 1

@@ -26,7 +26,7 @@ import pytest
 import soundfile as sf
 
 from glmtts.jobs.archive import RESULTS_NAME as RESULTS
-from tests.fake_engine import SAMPLE_RATE
+from tests.fake_engine import SAMPLE_RATE, expected_samples
 from tests.harness import REPO_ROOT, ServerProcess, free_port
 from tests.jobs.conftest import FAKE_ENGINE_PATH, item, jsonl_bytes, write_prompt
 
@@ -202,7 +202,7 @@ def _assert_complete_outputs(results: list[dict[str, Any]], out_dir: Path, cwd: 
     assert all(r["status"] == "done" for r in results)
     for index in range(N_ITEMS):
         samples, sample_rate = sf.read(out_dir / f"{_uttid(index)}.wav")
-        expected = int(SAMPLE_RATE * (0.1 + 0.01 * len(_text(index))))  # the fake engine's length
+        expected = expected_samples(_text(index))
         assert sample_rate == SAMPLE_RATE and len(samples) == expected, index
         assert abs(results[index]["audio_s"] - expected / SAMPLE_RATE) < 1e-3
         assert float(abs(samples).max()) > 0.1
