@@ -86,6 +86,16 @@ def test_streamed_synthesis_returns_audio_in_the_chosen_format(client: Client) -
     assert "Time to first audio" in timings and "RTF" in timings
 
 
+def test_synthesize_needs_only_the_text(client: Client) -> None:
+    """Every parameter of ``/synthesize`` has a declared default (the prompt clip and transcript too)."""
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/synthesize"]
+    defaults = {p["parameter_name"]: p["parameter_has_default"] for p in info["parameters"]}
+    assert defaults["prompt_clip"] and defaults["prompt_text"] and all(defaults.values()), defaults
+    _stream, playback, download, _timings = client.predict("Only text.", api_name="/synthesize")
+    samples, sample_rate = decode_file(download)
+    assert sample_rate == SAMPLE_RATE and samples.size > 0.2 * sample_rate and level_dbfs(samples) > -25
+
+
 def test_same_seed_gives_the_same_audio_and_voices_differ(client: Client) -> None:
     first = decode_file(synthesize(client, "Same words.", voice="fake_m")[2])[0]
     again = decode_file(synthesize(client, "Same words.", voice="fake_m")[2])[0]
