@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up everything glmtts needs on a fresh Debian/Ubuntu machine: system packages (when root),
 # a virtual environment in .venv with CPU PyTorch, and glmtts itself with every extra.
-# Idempotent: a second run only checks. Usage: bash scripts/setup.sh [--no-system] [--no-browser]
+# Idempotent: a second run only checks. Ends with `glmtts doctor --prepare` (joins and verifies the
+# bundled model, builds the caches), so the first `glmtts serve` starts as fast as any later one.
+# Usage: bash scripts/setup.sh [--no-system] [--no-browser]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_system=1; want_browser=1
@@ -46,4 +48,6 @@ if ! .venv/bin/python -c "import glmtts, torch, fastapi" >/dev/null 2>&1; then
   pip uninstall -y webrtcvad >/dev/null 2>&1 || true
   pip install --force-reinstall --no-deps "webrtcvad-wheels>=2.0.14"
 fi
+log "preparing the bundled model and caches (a first start would do this otherwise)"
+.venv/bin/glmtts doctor --prepare --no-synth >&2
 log "ready: $(.venv/bin/glmtts --version)"

@@ -12,7 +12,7 @@ inside functions count too)::
     voices
     engines
     text, audio
-    atomic, errors
+    atomic, errors, timing
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "glmtts"
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "atomic", "data"),
+    ("errors", "atomic", "data", "timing"),
     ("text", "audio"),
     ("engines",),
     ("voices",),

@@ -1,7 +1,10 @@
 """``glmtts doctor``: check the environment, devices and engine files, and say what is wrong.
 
 Each check prints one line: ``ok``, ``warn`` (an optional piece is missing) or ``FAIL``. The exit status is
-1 when the default engine (kokoro) cannot run, else 0.
+1 when the default engine (kokoro) cannot run, else 0. ``--prepare`` (run by ``scripts/setup.sh``) first
+does the one-time work a first start would otherwise do: join and fully verify the bundled Kokoro model,
+measure the style-pack profiles and build the text-frontend caches. It is idempotent: on a prepared
+install it only re-checks and reports "already prepared".
 """
 
 from __future__ import annotations
@@ -48,11 +51,18 @@ def register(subparsers: Any) -> None:
         "--cache-dir", type=Path, help="glmtts cache root (default: the user cache directory)"
     )
     parser.add_argument("--no-synth", action="store_true", help="skip the short test synthesis")
+    parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="first join + verify the bundled model and build the caches a first start needs (set-up)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     checks: list[Check] = [Check("ok", "python", f"{platform.python_version()} ({sys.executable})")]
+    if args.prepare:
+        checks += _prepare(args.cache_dir)
     checks += [_package(name, required=True) for name in CORE_PACKAGES]
     checks += [_package(name, required=False) for name in OPTIONAL_PACKAGES]
     checks += _devices()
@@ -128,6 +138,38 @@ def _kokoro_model(cache_dir: Path | None) -> str:
         cache.ensure()
     packs = load_style_packs()
     return f"{cache.model_path} (sha256 {sha256[:12]}… verified), {len(load_vocab())} symbols, voices {', '.join(packs)}"
+
+
+def _prepare(cache_dir: Path | None) -> list[Check]:
+    """Set-up work of the default engine, each step one line (idempotent)."""
+    model = _guard("prepare kokoro model", lambda: _prepare_model(cache_dir))
+    if model.status != "ok":
+        return [model]
+    return [model, _guard("prepare kokoro caches", lambda: _prepare_caches(cache_dir))]
+
+
+def _prepare_model(cache_dir: Path | None) -> str:
+    from glmtts.engines.kokoro.assets import ModelCache
+
+    started = time.perf_counter()
+    model, changed = ModelCache(cache_dir).prepare()
+    done = "joined and verified" if changed else "already prepared (sha256 re-checked)"
+    return f"{model.path}: {done} in {time.perf_counter() - started:.2f} s"
+
+
+def _prepare_caches(cache_dir: Path | None) -> str:
+    from glmtts.engines.base import EngineConfig
+    from glmtts.engines.kokoro.assets import ModelCache, default_cache_root, expected_model_sha256
+    from glmtts.engines.kokoro.engine import KokoroEngine
+    from glmtts.engines.kokoro.profiles import PackProfiles
+
+    root = cache_dir or default_cache_root()
+    profiles = PackProfiles(ModelCache(cache_dir).directory, expected_model_sha256())
+    had_profiles = profiles.load() is not None
+    started = time.perf_counter()
+    KokoroEngine(EngineConfig(cache_dir=cache_dir)).load()  # measures the pack profiles, builds text caches
+    done = "already prepared" if had_profiles else "style-pack profiles measured, text caches built"
+    return f"{root}: {done}; engine load {time.perf_counter() - started:.2f} s"
 
 
 def _kokoro_synth(cache_dir: Path | None) -> str:

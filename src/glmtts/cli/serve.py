@@ -1,7 +1,8 @@
 """``glmtts serve``: load and warm up the engine, then serve the HTTP API (and the WebUI at /ui).
 
-Every flag is also read from ``GLMTTS_<NAME>`` (flags win). ``/ready`` turns 200 only after load and
-warm-up; a load failure stops the server with exit code 1 (2 for a bad checkpoint) and the reason;
+Every flag is also read from ``GLMTTS_<NAME>`` (flags win). The engine starts loading on its thread before
+the web app is built (they overlap); ``/health`` answers as soon as the socket is bound, ``/ready`` turns 200
+only after load and warm-up (the start-up table is logged then and kept in ``/v1/status``); a load failure stops the server with exit code 1 (2 for a bad checkpoint) and the reason;
 SIGTERM/SIGINT drain in-flight requests, then exit 0.
 """
 
@@ -11,6 +12,7 @@ import argparse
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,18 +110,31 @@ def build_settings(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
+    from glmtts.timing import StartupTimer
 
-    from glmtts.serving.api.app import create_app
-    from glmtts.serving.composition import build_services
-    from glmtts.synthesis import Phase
-    from glmtts.ui.app import build_ui
+    timer = StartupTimer()
+    timer.add("python start + CLI imports", timer.origin, time.monotonic())
+    with timer.step("imports: settings + composition"):
+        from glmtts.serving.composition import build_services
+        from glmtts.synthesis import Phase
 
     settings = build_settings(args)
     glmtts_logger = logging.getLogger("glmtts")
     glmtts_logger.setLevel(min(logging.getLogger().getEffectiveLevel(), logging.INFO))
-    services = build_services(settings)
-    app = create_app(settings, ui_factory=build_ui, services=services)
+    with timer.step("build services"):
+        services = build_services(settings, timer=timer)
+    services.begin_load()  # the engine loads on the model thread while the web app is built here
+    try:
+        with timer.step("imports: web server + app"):
+            import uvicorn
+
+            from glmtts.serving.api.app import create_app
+            from glmtts.ui.app import build_ui
+        with timer.step("app build", "with WebUI" if settings.ui_enabled else "no WebUI"):
+            app = create_app(settings, ui_factory=build_ui, services=services)
+    except BaseException:
+        services.runtime.worker.stop(drain=False, timeout_s=5.0)
+        raise
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -3,7 +3,9 @@
 ``build_services(settings)`` creates the engine (not loaded) and the synthesis runtime around it (worker,
 voice subsystem, engine host, service), then what only a server has: metrics, memory control, the
 editable pronunciation entries and the batch job manager. It imports neither FastAPI nor Gradio, so any
-process can build it from plain settings. ``start`` / ``stop`` run the lifecycle.
+process can build it from plain settings. ``start`` / ``stop`` run the lifecycle; ``begin_load`` queues the
+engine load early (``glmtts serve`` builds its web app while the engine loads). The start-up timer
+(:attr:`Services.startup`) is shown in ``/v1/status`` (``startup``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from glmtts.serving.pronunciations import PronunciationStore
 from glmtts.serving.settings import ServeSettings
 from glmtts.synthesis import Lifecycle, Phase, Priority, Runtime, SynthesisService, build_runtime
 from glmtts.synthesis.warmup import Step, Warmup
+from glmtts.timing import StartupTimer
 from glmtts.voices import VoiceLibrary
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,6 +60,11 @@ class Services:
     def lifecycle(self) -> Lifecycle:
         return self.runtime.lifecycle
 
+    @property
+    def startup(self) -> StartupTimer:
+        """The start-up steps of this server (process start to READY)."""
+        return self.runtime.host.timer
+
     def status(self) -> dict[str, Any]:
         """The ``/v1/status`` document."""
         info = self.runtime.host.info
@@ -81,10 +89,18 @@ class Services:
             },
             "memory": self.memory.snapshot(),
             "lazy": settings.lazy,
+            "startup": self.startup.to_json(),
         }
+
+    def begin_load(self) -> None:
+        """Start the worker and queue the engine load now (no-op when lazy); :meth:`start` awaits it."""
+        if not self.settings.lazy:
+            self.runtime.worker.start()
+            self.runtime.host.load()
 
     async def start(self) -> None:
         """Start the worker and, unless lazy, load + warm up in the background (``/ready`` turns 200 after)."""
+        self.startup.mark("app started (/health answers)")
         self.runtime.worker.start()
         if self.settings.lazy:
             self.jobs.start()
@@ -109,8 +125,11 @@ class Services:
         await asyncio.to_thread(self.runtime.worker.stop, True, self.settings.drain_timeout_s)
 
 
-def build_services(settings: ServeSettings, engine: Engine | None = None) -> Services:
-    """Build (without loading anything heavy) the services described by ``settings``."""
+def build_services(
+    settings: ServeSettings, engine: Engine | None = None, timer: StartupTimer | None = None
+) -> Services:
+    """Build (without loading anything heavy) the services described by ``settings``; ``timer`` (made
+    at process start by ``glmtts serve``) records the start-up steps."""
     engine = engine or create_engine(settings.engine_config())
     metrics = ServingMetrics()
     pronunciations = PronunciationStore(settings.pronunciations_path)
@@ -122,6 +141,7 @@ def build_services(settings: ServeSettings, engine: Engine | None = None) -> Ser
         ),
         task_observer=lambda priority, wait_s, _run_s: metrics.observe_task(priority.name.lower(), wait_s),
         on_load=[lambda loaded: loaded.set_pronunciations(pronunciations.entries())],
+        timer=timer,
     )
     memory = MemoryControl(runtime)
     metrics.bind_state(

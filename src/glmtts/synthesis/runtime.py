@@ -21,6 +21,7 @@ from glmtts.synthesis.lifecycle import Lifecycle
 from glmtts.synthesis.request import Defaults, Limits, RequestDecoder
 from glmtts.synthesis.service import SynthesisObserver, SynthesisService
 from glmtts.synthesis.worker import ModelWorker, QueueLimits, TaskObserver
+from glmtts.timing import StartupTimer
 from glmtts.voices import FeatureCache, VoiceLibrary, VoiceStore
 
 
@@ -123,8 +124,10 @@ def build_runtime(
     observer: SynthesisObserver | None = None,
     task_observer: TaskObserver | None = None,
     on_load: Sequence[LoadHook] = (),
+    timer: StartupTimer | None = None,
 ) -> Runtime:
-    """Wire a runtime around ``engine`` (nothing loads, the worker is not started)."""
+    """Wire a runtime around ``engine`` (nothing loads, the worker is not started); ``timer`` records the
+    load and warm-up steps (the host makes its own when None)."""
     config = config or RuntimeConfig()
     worker = ModelWorker(engine, config.queue, observer=task_observer)
     lifecycle = Lifecycle()
@@ -134,7 +137,7 @@ def build_runtime(
         else None
     )
     voices = VoiceLibrary(VoiceStore(config.voices_dir), engine.name, config.voice_cache_size, disk)
-    host = EngineHost(worker, lifecycle, voices, lazy=config.lazy, on_load=on_load)
+    host = EngineHost(worker, lifecycle, voices, lazy=config.lazy, on_load=on_load, timer=timer)
     decoder = RequestDecoder(config.defaults, config.limits)
     service = SynthesisService(
         host,

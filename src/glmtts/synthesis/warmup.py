@@ -1,35 +1,28 @@
-"""The warm-up plan: every request shape once through the real service before the host says READY.
+"""The warm-up plan: the least work that makes the first request of every kind as fast as the rest.
 
-Shapes: the engine's own warm-up, short English and Chinese text, every output format (each encoder's
-first use), long multi-sentence text, a new prompt voice and the same voice again (cache hit), a stored
-voice if any, and streaming (first and steady chunks; wav and mp3). Each runs ``rounds`` times; then
-``extra_steps`` (the server adds its HTTP warm-up).
+Measured (bench/README.md, "Start-up"): what is cold in a fresh process is one-time set-up, not shapes —
+the engine's own first inference and text/voice code paths (``engine.warmup``), each encoder's first use
+(primed here on a tiny buffer, no synthesis) and the HTTP layer's first request per route (the server adds
+that as an extra step, with tiny texts). A longer text, a second sentence or the same encoder again are
+already warm after these, so they stay out. ``rounds`` 0 keeps only the engine warm-up and the encoders.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import numpy as np
 
-from glmtts.audio import AudioFormat, encode_audio
-from glmtts.synthesis.request import SynthesisRequest
+from glmtts.audio import AudioFormat, StreamEncoder, encode_audio
 from glmtts.synthesis.service import SynthesisService
-from glmtts.voices import PromptClip, PromptLimits, VoiceSpec
+from glmtts.timing import step
 
 _LOGGER = logging.getLogger(__name__)
 
-SHORT_EN = "Hello there, the server is warming up."
-SHORT_ZH = "你好，欢迎使用语音合成服务。"
-LONG_TEXT = (
-    "The first sentence sets the scene for a longer request, with a number like 42. "
-    "第二句话是中文，用来检查中英混合的文本。 The last sentence makes sure several segments follow each other."
-)
-STREAM_TEXT = "The first part is short. The second part follows. The third part ends it."
-PROMPT_TEXT = "This is a short prompt used to warm up voice extraction."
+#: 0.1 s of quiet noise: enough for every encoder to set up, write a frame and flush.
+PRIMING_SECONDS = 0.1
 
 Step = tuple[str, Callable[[], Awaitable[object]]]
 
@@ -46,8 +39,20 @@ def synthetic_voice_samples(sample_rate: int, seed: int, duration_s: float = 3.0
     return (0.25 * envelope * wave / np.max(np.abs(wave)) + noise).astype(np.float32)
 
 
+def prime_encoders(sample_rate: int) -> int:
+    """Encode a tiny buffer in every output format, whole and streamed; return the bytes produced."""
+    rng = np.random.default_rng(0)
+    samples = (0.01 * rng.standard_normal(int(PRIMING_SECONDS * sample_rate))).astype(np.float32)
+    n_bytes = 0
+    for audio_format in AudioFormat:
+        n_bytes += len(encode_audio(samples, sample_rate, audio_format))
+        stream = StreamEncoder(audio_format, sample_rate)
+        n_bytes += len(stream.encode(samples)) + len(stream.finish())
+    return n_bytes
+
+
 class Warmup:
-    """Named steps, each one real request through the service."""
+    """Named steps: the engine's warm-up on the model thread, the encoders, then ``extra_steps``."""
 
     def __init__(self, service: SynthesisService, rounds: int, extra_steps: Sequence[Step] = ()) -> None:
         self.service = service
@@ -56,71 +61,18 @@ class Warmup:
 
     def steps(self) -> list[Step]:
         worker = self.service.worker
-        steps: list[Step] = [
-            ("engine.warmup", lambda: asyncio.wrap_future(worker.submit(lambda e: e.warmup())))
-        ]
-        stored = self.service.voices.store.list()
         sample_rate = self.service.host.sample_rate
-        for round_index in range(self.rounds):
-            prompt = PromptClip.of(
-                synthetic_voice_samples(sample_rate, seed=round_index),
-                sample_rate,
-                PROMPT_TEXT,
-                PromptLimits(),
-            )
-            steps += [
-                ("short/en", self._whole(SHORT_EN)),
-                ("formats", self._encode_formats),
-                ("short/zh", self._whole(SHORT_ZH)),
-                ("long", self._whole(LONG_TEXT)),
-                ("voice/new", self._whole(SHORT_EN, VoiceSpec(clip=prompt))),
-                ("voice/cached", self._whole(SHORT_EN, VoiceSpec(clip=prompt))),
-            ]
-            if stored:
-                steps.append(("voice/stored", self._whole(SHORT_EN, VoiceSpec(name=stored[0].voice_id))))
-            for audio_format in (AudioFormat.WAV, AudioFormat.MP3):
-                steps.append((f"stream/{audio_format.value}", self._streamed(audio_format)))
+        steps: list[Step] = [
+            ("engine.warmup", lambda: asyncio.wrap_future(worker.submit(lambda e: e.warmup()))),
+            ("encoders", lambda: asyncio.to_thread(prime_encoders, sample_rate)),
+        ]
         return steps + (self.extra_steps if self.rounds > 0 else [])
-
-    def _request(
-        self, text: str, voice: VoiceSpec, stream: bool, audio_format: AudioFormat
-    ) -> SynthesisRequest:
-        options = self.service.decoder.options({}, stream=stream)
-        return SynthesisRequest(
-            text=text, voice=voice, options=options, audio_format=audio_format, route="warmup"
-        )
-
-    def _whole(self, text: str, voice: VoiceSpec | None = None) -> Callable[[], Awaitable[object]]:
-        request = self._request(text, voice or VoiceSpec(), False, AudioFormat.WAV)
-
-        async def run() -> object:
-            result = await self.service.run(request).acollect()
-            return await asyncio.to_thread(result.encode, request.audio_format)
-
-        return run
-
-    async def _encode_formats(self) -> None:
-        """Encode real speech once in every output format, whole and streamed."""
-        result = await self.service.run(
-            self._request(SHORT_EN, VoiceSpec(), False, AudioFormat.WAV)
-        ).acollect()
-        for audio_format in AudioFormat:
-            await asyncio.to_thread(encode_audio, result.samples, result.sample_rate, audio_format)
-
-    def _streamed(self, audio_format: AudioFormat) -> Callable[[], Awaitable[object]]:
-        request = self._request(STREAM_TEXT, VoiceSpec(), True, audio_format)
-
-        async def consume() -> int:
-            return sum([len(data) async for data in self.service.run(request).aencoded(audio_format)])
-
-        return consume
 
     async def run(self) -> None:
         steps = self.steps()
         lifecycle = self.service.host.lifecycle
         lifecycle.start_warmup(len(steps))
-        for name, step in steps:
-            started = time.monotonic()
-            await step()
-            _LOGGER.debug("warm-up %s took %.3f s", name, time.monotonic() - started)
+        for name, run_step in steps:
+            with step(name):
+                await run_step()
             lifecycle.report_warmup(name)

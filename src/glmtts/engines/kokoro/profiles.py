@@ -45,7 +45,10 @@ class PackProfiles:
         profiles = self.load()
         if profiles is not None:
             return profiles
-        _LOGGER.info("measuring the voice profiles of the bundled style packs (once)")
+        _LOGGER.warning(
+            "measuring the voice profiles of the bundled style packs now (once; "
+            "'glmtts doctor --prepare' does this at set-up)"
+        )
         profiles = {name: measure(name) for name in STYLE_PACK_NAMES}
         arrays: dict[str, Any] = {name: profile.to_array() for name, profile in profiles.items()}
         with atomic_write(self.path) as handle:

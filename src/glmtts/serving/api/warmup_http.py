@@ -1,9 +1,10 @@
 """Warm the HTTP layer itself before READY: real requests through the app, in process (no socket).
 
-The service warm-up (:mod:`glmtts.synthesis.warmup`) exercises the model and the service; this one sends the
-request kinds users send — OpenAI JSON (whole, streamed, SSE), multipart with a prompt upload (new and
-cached), voices listing, status, models — through routing, validation, middleware and encoders, so a
-user's first request does not pay for first-time code paths either. Warm-up requests carry a per-process
+The service warm-up (:mod:`glmtts.synthesis.warmup`) warms the engine and primes the encoders; this one sends
+one tiny request per route and response kind — OpenAI JSON (whole, streamed, SSE), multipart with a prompt
+upload (new and cached), voices listing, status, models — through routing, validation, middleware and the
+voice path, so a user's first request does not pay for first-time code paths either. Another output
+format of the same route is not sent: only its encoder differs, and that is primed already. Warm-up requests carry a per-process
 token that lets them past the readiness gate.
 """
 
@@ -35,7 +36,6 @@ def _requests(sample_rate: int, round_index: int) -> list[tuple[str, str, dict[s
         ("GET", "/v1/voices", {}),
         ("GET", "/v1/models", {}),
         ("POST", speech, {"json": {"input": HTTP_WARMUP_TEXT, "voice": "alloy", "response_format": "wav"}}),
-        ("POST", speech, {"json": {"input": HTTP_WARMUP_TEXT, "response_format": "mp3"}}),
         ("POST", speech, {"json": {"input": HTTP_WARMUP_TEXT, "response_format": "pcm", "stream": True}}),
         (
             "POST",
