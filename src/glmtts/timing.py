@@ -28,6 +28,8 @@ class TimedStep:
     depth: int
     thread: str
     detail: str = ""
+    #: Start offsets of the enclosing steps, outermost first (orders a step under its parent).
+    parents: tuple[float, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -40,7 +42,8 @@ class TimedStep:
         }
 
 
-_CURRENT: contextvars.ContextVar[tuple[StartupTimer, int] | None] = contextvars.ContextVar(
+#: The timer steps record into in this context, and the start offsets of the steps open around them.
+_CURRENT: contextvars.ContextVar[tuple[StartupTimer, tuple[float, ...]] | None] = contextvars.ContextVar(
     "glmtts_startup_timer", default=None
 )
 
@@ -70,10 +73,19 @@ class StartupTimer:
         """Seconds since the origin."""
         return time.monotonic() - self.origin
 
-    def add(self, name: str, started: float, ended: float, depth: int = 0, detail: str = "") -> None:
+    def add(
+        self,
+        name: str,
+        started: float,
+        ended: float,
+        detail: str = "",
+        parents: tuple[float, ...] = (),
+    ) -> None:
         """Record a step measured elsewhere (monotonic ``started`` / ``ended``)."""
         thread = threading.current_thread().name
-        entry = TimedStep(name, started - self.origin, ended - started, depth, thread, detail)
+        entry = TimedStep(
+            name, started - self.origin, ended - started, len(parents), thread, detail, parents
+        )
         with self._lock:
             self._steps.append(entry)
 
@@ -81,14 +93,14 @@ class StartupTimer:
     def step(self, name: str, detail: str = "") -> Iterator[None]:
         """Time the block as ``name``; :func:`step` calls inside it (this thread) nest under it."""
         current = _CURRENT.get()
-        depth = current[1] + 1 if current is not None and current[0] is self else 0
-        token = _CURRENT.set((self, depth))
+        parents = current[1] if current is not None and current[0] is self else ()
         started = time.monotonic()
+        token = _CURRENT.set((self, (*parents, started - self.origin)))
         try:
             yield
         finally:
             _CURRENT.reset(token)
-            self.add(name, started, time.monotonic(), depth, detail)
+            self.add(name, started, time.monotonic(), detail, parents)
 
     def mark(self, name: str) -> None:
         """Remember when a moment happened (e.g. ``ready``), as an offset from the origin."""
@@ -96,9 +108,9 @@ class StartupTimer:
             self._marks[name] = self.elapsed()
 
     def steps(self) -> list[TimedStep]:
-        """Finished steps in start order."""
+        """Finished steps in start order, each right after the step it ran inside."""
         with self._lock:
-            return sorted(self._steps, key=lambda s: (s.start_s, s.depth))
+            return sorted(self._steps, key=lambda s: (*s.parents, s.start_s))
 
     def to_json(self) -> dict[str, Any]:
         """The ``startup`` section of ``/v1/status``."""
@@ -123,7 +135,7 @@ def recording(timer: StartupTimer | None) -> Iterator[None]:
     if timer is None:
         yield
         return
-    token = _CURRENT.set((timer, -1))
+    token = _CURRENT.set((timer, ()))
     try:
         yield
     finally:

@@ -1,7 +1,8 @@
 """End to end on the real default engine: ``glmtts serve --engine kokoro`` in a subprocess.
 
-Key paths only (the fake-engine tests cover the rest): /ready 503 then 200, the OpenAI SDK gets playable
-speech, and streaming delivers audio before synthesis ends.
+Key paths only (the fake-engine tests cover the rest): the start (/health before /ready, /ready 503 then
+200, the start-up table with kokoro's own load steps, the first request as fast as the next ones), the
+OpenAI SDK gets playable speech, and streaming delivers audio before synthesis ends.
 """
 
 from __future__ import annotations
@@ -16,6 +17,14 @@ from openai import OpenAI
 
 from tests.harness import ServerProcess
 from tests.serving.audio_checks import decode, decode_streamed_wav, level_dbfs
+from tests.serving.startup_checks import (
+    COMMON_STEPS,
+    assert_overlaps,
+    assert_probe_order,
+    first_over_warm,
+    startup_steps,
+    watch_start,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -31,10 +40,9 @@ STORY = "太阳慢慢升起来了，鸟儿开始唱歌，村子里的人们一�
 def kokoro(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server = ServerProcess(
         tmp_path_factory.mktemp("kokoro"),
-        ["--engine", "kokoro", "--no-ui", "--warmup-rounds", "0"],
+        ["--engine", "kokoro", "--no-ui"],
         timeout_s=300,
     )
-    server.wait_listening(120)
     yield server
     assert server.close() == 0, server.log()
 
@@ -46,13 +54,19 @@ def _speech_like(samples: np.ndarray, sample_rate: int) -> None:
     assert np.percentile(frame_db, 90) - np.percentile(frame_db, 10) > 15  # syllables and pauses, not a tone
 
 
-def test_ready_503_then_200(kokoro: ServerProcess) -> None:
-    early = kokoro.client.get("/ready")
-    assert early.status_code == 503 and early.json()["phase"] in ("init", "loading", "warming")
-    assert kokoro.client.post("/v1/audio/speech", json={"input": "Hi."}).status_code == 503
-    kokoro.wait_ready(600)
+def test_start_order_then_first_request_is_warm(kokoro: ServerProcess) -> None:
+    """The first test on this server: it watches the start and sends the first synthesis after ready."""
+    seen = watch_start(kokoro, 600)
+    assert_probe_order(seen)
     status = kokoro.client.get("/v1/status").json()
     assert status["engine"] == "kokoro" and status["phase"] == "ready" and status["builtin_voices"]
+    steps = startup_steps(status)
+    kokoro_steps = ("model files", "onnx session", "text frontend", "phonemizer (espeak-ng)")
+    assert set(COMMON_STEPS) | {"style pack profiles", *kokoro_steps} <= set(steps), sorted(steps)
+    assert_overlaps(steps["onnx session"], steps["text frontend"])
+    body = {"input": "Hello, this is a short request.", "response_format": "wav"}
+    ratio = first_over_warm(lambda: kokoro.client.post("/v1/audio/speech", json=body))
+    assert ratio < 1.6, ratio
 
 
 def test_openai_sdk_gets_playable_speech(kokoro: ServerProcess) -> None:
