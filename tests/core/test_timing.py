@@ -42,7 +42,7 @@ def test_steps_nest_across_threads_and_sort_under_their_parent() -> None:
     assert table[0].startswith("step") and any(line.startswith("  inner") for line in table)
     assert any(line.startswith("root b (detail)") for line in table) and table[-1].startswith("ready")
     document = timer.to_json()
-    assert [s["name"] for s in document["steps"]][0] == "root a" and document["marks"]["ready"] >= 0
+    assert document["steps"][0]["name"] == "root a" and document["marks"]["ready"] >= 0
 
 
 def _sleep_step(name: str) -> None:
