@@ -1,9 +1,13 @@
 """Cold start and serving overhead of ``glmtts serve``, eager (load + warm-up before ready) vs ``--lazy``.
 
 One run prints, side by side:
-* T_ready: process start to ``/ready`` 200;
-* per request class (short text, long text, new voice, cached voice, streaming): the first request after
-  ready divided by the median warm latency — target <= 1.10 — for eager and lazy (loads on first request);
+* T_ready: process start to ``/ready`` 200, for a first and a second start of the same installation
+  (same workdir and cache; the cache is prepared once with ``glmtts doctor --prepare`` first, as
+  ``scripts/setup.sh`` does) — target <= 10 s — and T_ready / (engine load + one warm request) — target
+  <= 2; the server's own start-up table (``/v1/status`` ``startup``) is printed per start;
+* per request class (short text, long text, new voice, cached voice, streaming, each output format): the
+  first request after ready divided by the median warm latency — target <= 1.10 — for eager starts and
+  lazy (loads on first request);
 * cached-voice overhead (voice resolution on the model thread, and end to end vs a built-in voice) against
   re-extracting the prompt features — target <= 5 ms;
 * HTTP p50 / direct engine p50 at concurrency 1 — target <= 1.05;
@@ -11,7 +15,8 @@ One run prints, side by side:
 * throughput at concurrency 1, 2, 4 with the count of 5xx answers (target 0);
 * RSS after 500 requests vs after 50 (flat).
 
-Usage: ``python bench/cold_start.py [--engine kokoro] [--n-warm 7] [--n-rss 500] [--json OUT]``
+Usage: ``python bench/cold_start.py [--engine kokoro] [--n-warm 7] [--n-rss 500] [--starts 2]
+[--warmup-rounds N] [--json OUT]``
 (``--engine fake --engine-class tests.fake_engine:FakeEngine`` for a quick dry run).
 """
 
@@ -49,7 +54,10 @@ FOUR_SENTENCES = (
     "The first sentence starts the story. The second sentence adds a detail. "
     "The third sentence moves things along. The fourth sentence brings it to an end."
 )
-TARGETS = {"first_over_warm": 1.10, "cached_voice_ms": 5.0, "http_over_direct": 1.05, "ttfa_over_full": 0.30}
+TARGETS = {"first_over_warm": 1.10, "cached_voice_ms": 5.0, "http_over_direct": 1.05, "ttfa_over_full": 0.30,
+           "t_ready_s": 10.0, "ready_over_load_and_request": 2.0}  # fmt: skip
+#: Output formats with a request class of their own (wav and pcm are covered by the others).
+FORMATS = ("mp3", "opus", "aac", "flac")
 
 
 def prompt_clip(seed: int, sample_rate: int = 24000, duration_s: float = 3.0) -> bytes:
@@ -69,7 +77,7 @@ def prompt_clip(seed: int, sample_rate: int = 24000, duration_s: float = 3.0) ->
 class Server:
     """``glmtts serve`` in a subprocess on a free port."""
 
-    def __init__(self, args: argparse.Namespace, workdir: Path, lazy: bool) -> None:
+    def __init__(self, args: argparse.Namespace, workdir: Path, lazy: bool, name: str = "") -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
@@ -82,11 +90,15 @@ class Server:
             command += ["--ckpt", str(args.ckpt)]
         if lazy:
             command.append("--lazy")
+        if args.cache_dir:
+            command += ["--cache-dir", str(args.cache_dir)]
+        if args.warmup_rounds is not None:
+            command += ["--warmup-rounds", str(args.warmup_rounds)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "src")])}
         if args.engine_options:
             env["GLMTTS_ENGINE_OPTIONS"] = args.engine_options
         workdir.mkdir(parents=True, exist_ok=True)
-        self.log = open(workdir / f"server-{'lazy' if lazy else 'eager'}.log", "wb")  # noqa: SIM115
+        self.log = open(workdir / f"server-{name or ('lazy' if lazy else 'eager')}.log", "wb")  # noqa: SIM115
         self.started = time.monotonic()
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.client = httpx.Client(base_url=self.url, timeout=600)
@@ -119,8 +131,10 @@ def timed(call: Callable[[], httpx.Response]) -> tuple[float, httpx.Response]:
     return elapsed, response
 
 
-def speech(client: httpx.Client, text: str, voice: str | None = None) -> httpx.Response:
-    body = {"input": text, "response_format": "wav", **({"voice": voice} if voice else {})}
+def speech(
+    client: httpx.Client, text: str, voice: str | None = None, audio_format: str = "wav"
+) -> httpx.Response:
+    body = {"input": text, "response_format": audio_format, **({"voice": voice} if voice else {})}
     return client.post("/v1/audio/speech", json=body)
 
 
@@ -144,12 +158,17 @@ def first_byte_and_total(client: httpx.Client, text: str) -> tuple[float, float]
 def request_classes(client: httpx.Client, seed_base: int) -> dict[str, Callable[[int], float]]:
     """Each class: i -> seconds for its i-th request (new voice: a fresh clip every time)."""
     cached_clip = prompt_clip(10_000 + seed_base)
+    formats: dict[str, Callable[[int], float]] = {
+        f"format {name}": lambda i, name=name: timed(lambda: speech(client, SHORT, audio_format=name))[0]
+        for name in FORMATS
+    }
     return {
         "short text": lambda i: timed(lambda: speech(client, SHORT))[0],
         "long text": lambda i: timed(lambda: speech(client, LONG))[0],
         "new voice": lambda i: timed(lambda: tts_with_prompt(client, SHORT, prompt_clip(seed_base + i)))[0],
         "cached voice": lambda i: timed(lambda: tts_with_prompt(client, SHORT, cached_clip))[0],
         "stream (ttfa)": lambda i: first_byte_and_total(client, FOUR_SENTENCES)[0],
+        **formats,
     }
 
 
@@ -251,18 +270,38 @@ def rss_growth(client: httpx.Client, n_total: int) -> dict[str, float]:
     return {"rss_50_mib": rss[50], f"rss_{n_total}_mib": rss[n_total], "ratio": rss[n_total] / rss[50]}
 
 
-def run_mode(args: argparse.Namespace, workdir: Path, lazy: bool) -> dict[str, Any]:
-    """Start a fresh server in one mode and measure readiness and first-vs-warm latency."""
-    server = Server(args, workdir / ("lazy" if lazy else "eager"), lazy)
+def run_mode(args: argparse.Namespace, workdir: Path, mode: str, index: int) -> dict[str, Any]:
+    """Start a server in one mode (``eager`` or ``lazy``; ``index``: which start of the same workdir)
+    and measure readiness, its start-up table and first-vs-warm latency."""
+    lazy = mode == "lazy"
+    server = Server(args, workdir / mode, lazy, name=f"{mode}-{index}")
     try:
         t_ready = server.wait_ready()
         server.client.get("/health")  # the benchmark client's own first connection is not the server's cost
-        return {
-            "t_ready_s": t_ready,
-            "classes": first_vs_warm(server, args.n_warm, seed_base=100 if lazy else 0),
-        }
+        startup = server.client.get("/v1/status").json().get("startup", {})
+        classes = first_vs_warm(server, args.n_warm, seed_base=1000 * index + (100 if lazy else 0))
     finally:
         server.stop()
+    steps = {step["name"]: step["seconds"] for step in startup.get("steps", [])}
+    engine_load = steps.get("engine load", 0.0)
+    warm_request = classes["short text"]["warm_median_s"]
+    return {
+        "t_ready_s": t_ready,
+        "engine_load_s": engine_load,
+        "ready_over_load_and_request": t_ready / (engine_load + warm_request) if engine_load else None,
+        "startup": startup,
+        "classes": classes,
+    }
+
+
+def prepare_cache(args: argparse.Namespace, workdir: Path) -> float:
+    """Set-up of a fresh cache with ``glmtts doctor --prepare`` (what scripts/setup.sh runs); seconds."""
+    args.cache_dir = workdir / "cache"
+    started = time.monotonic()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "src")])}
+    subprocess.run([sys.executable, "-m", "glmtts", "doctor", "--prepare", "--no-synth", "--cache-dir",
+                    str(args.cache_dir)], check=True, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+    return time.monotonic() - started
 
 
 def run_serving(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -291,14 +330,34 @@ def run_serving(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def report(modes: dict[str, dict[str, Any]], serving: dict[str, Any]) -> None:
     if modes:
+        report_startup(modes)
         report_modes(modes)
     if serving:
         report_serving(serving)
 
 
+def report_startup(modes: dict[str, dict[str, Any]]) -> None:
+    """Each start's own table (from /v1/status), steps side by side."""
+    names = list(dict.fromkeys(s["name"] for r in modes.values() for s in r["startup"].get("steps", [])))
+    print(f"{'start-up step (s: start / took)':40}" + "".join(f"{m:>20}" for m in modes))
+    for name in names:
+        cells = []
+        for result in modes.values():
+            found = [s for s in result["startup"].get("steps", []) if s["name"] == name]
+            cells.append(f"{found[0]['start_s']:8.2f} / {found[0]['seconds']:6.2f}" if found else "-")
+        depth = next(
+            s["depth"] for r in modes.values() for s in r["startup"].get("steps", []) if s["name"] == name
+        )
+        print(f"{'  ' * depth + name:40}" + "".join(f"{c:>20}" for c in cells))
+
+
 def report_modes(modes: dict[str, dict[str, Any]]) -> None:
     print(f"{'':18}" + "".join(f"{m:>24}" for m in modes))
-    print(f"{'T_ready (s)':18}" + "".join(f"{r['t_ready_s']:>24.2f}" for r in modes.values()))
+    print(f"{'T_ready (s)':18}" + "".join(f"{r['t_ready_s']:>24.2f}" for r in modes.values())
+          + f"   (target <= {TARGETS['t_ready_s']:.0f})")  # fmt: skip
+    ratios = [r["ready_over_load_and_request"] for r in modes.values()]
+    print(f"{'T_ready/(load+req)':18}" + "".join(f"{x:>24.2f}" if x else f"{'-':>24}" for x in ratios)
+          + f"   (target <= {TARGETS['ready_over_load_and_request']:.0f})")  # fmt: skip
     print(f"first / warm median (target <= {TARGETS['first_over_warm']:.2f}):")
     for name in next(iter(modes.values()))["classes"]:
         cells = "".join(
@@ -343,12 +402,18 @@ def main() -> None:
     parser.add_argument("--n-throughput", type=int, default=16, help="requests per concurrency level")
     parser.add_argument("--n-rss", type=int, default=500, help="requests before the second RSS reading")
     parser.add_argument("--modes", default="eager,lazy", help="comma list of eager and/or lazy ('' for none)")
+    parser.add_argument("--starts", type=int, default=2, help="eager starts of the same installation")
+    parser.add_argument("--warmup-rounds", type=int, help="passed to glmtts serve (ablation: 0)")
+    parser.add_argument("--cache-dir", type=Path, help="use this cache (default: a fresh one, prepared)")
     parser.add_argument("--skip-serving", action="store_true", help="only T_ready and first/warm ratios")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="glmtts-cold-") as tmp:
         workdir = Path(tmp)
-        modes = {m: run_mode(args, workdir, lazy=m == "lazy") for m in args.modes.split(",") if m}
+        if args.cache_dir is None:
+            print(f"set-up: glmtts doctor --prepare took {prepare_cache(args, workdir):.1f} s")
+        runs = [(m, i) for m in args.modes.split(",") if m for i in range(1 if m == "lazy" else args.starts)]
+        modes = {f"{m} start {i + 1}": run_mode(args, workdir, m, i) for m, i in runs}
         serving = {} if args.skip_serving else run_serving(args, workdir)
     report(modes, serving)
     if args.json:
