@@ -46,7 +46,9 @@ def _wav_bytes(samples: np.ndarray, sample_rate: int = 24000) -> bytes:
 def test_status_reports_finished_load_and_warmup(client: TestClient) -> None:
     status = client.get("/v1/status").json()
     assert status["phase"] == "ready" and status["engine"] == "fake" and status["sample_rate"] == 24000
-    assert status["warmup"]["done"] == status["warmup"]["total"] >= 10
+    assert status["warmup"]["done"] == status["warmup"]["total"] == 3  # engine, encoders, http
+    names = [step["name"] for step in status["startup"]["steps"]]
+    assert {"engine load", "warm-up", "engine.warmup", "encoders", "http"} <= set(names)
     assert status["load"]["loaded_bytes"] == status["load"]["total_bytes"] == 1000
     assert {"loading", "warming"} <= set(status["phase_seconds"])
     assert status["queue"]["interactive"] == 0 and status["memory"]["process_rss_bytes"] > 0

@@ -31,7 +31,11 @@ def test_voices_cli_roundtrip_and_server_uses_the_voice(
     with TestClient(create_app(fake_settings(workdir, warmup_rounds=1))) as client:
         while client.get("/ready").status_code != 200:
             pass
-        assert client.get("/v1/status").json()["warmup"]["step"]  # warmed with the stored voice too
+        status = client.get("/v1/status").json()
+        assert status["n_stored_voices"] == 1 and status["warmup"]["step"] == "http"
+        assert {"voices read from disk", "stored voices ready"} <= {
+            s["name"] for s in status["startup"]["steps"]
+        }
         response = client.post(
             "/v1/audio/speech", json={"input": "Hi.", "voice": "reader", "response_format": "pcm"}
         )
