@@ -80,7 +80,7 @@ RUN_GAP_S = 0.04
 TRIM_THRESHOLD = 0.01
 TRIM_PAD_S = 0.04
 #: The warm-up text: both languages, a number and a mixed segment (each a first-time code path).
-WARMUP_TEXT = "Hello there. 我用Python写了3个程序。"
+WARMUP_TEXT = "Hi, 用Python写3个。"
 
 
 class KokoroEngine(Engine):
@@ -139,7 +139,7 @@ class KokoroEngine(Engine):
         again (WORLD analysis, pack weights, the transform): what a first request would set up."""
         options = SynthesisOptions()
         clip = np.concatenate([c.samples for c in self.stream(WARMUP_TEXT, self.builtin_voice(), options)])
-        profile = SpeakerProfile.analyze(clip, SAMPLE_RATE)
+        profile = SpeakerProfile.analyze(clip[:SAMPLE_RATE], SAMPLE_RATE)  # one second is enough to set up
         style_weights(profile, self._pack_profiles)
         VoiceTransform.fit(profile, profile).apply(clip[: SAMPLE_RATE // 2], SAMPLE_RATE)
 
