@@ -83,9 +83,7 @@ class StartupTimer:
     ) -> None:
         """Record a step measured elsewhere (monotonic ``started`` / ``ended``)."""
         thread = threading.current_thread().name
-        entry = TimedStep(
-            name, started - self.origin, ended - started, len(parents), thread, detail, parents
-        )
+        entry = TimedStep(name, started - self.origin, ended - started, len(parents), thread, detail, parents)
         with self._lock:
             self._steps.append(entry)
 

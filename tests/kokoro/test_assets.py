@@ -57,7 +57,9 @@ def test_an_unprepared_start_joins_and_says_so(
     with recording(timer), caplog.at_level("WARNING"):
         model = assets.ModelCache(tmp_path / "cache").ensure()
     assert model.path.read_bytes() == fake_parts
-    assert [(s.name, s.detail) for s in timer.steps()] == [("join + verify model parts", "unprepared install")]
+    assert [(s.name, s.detail) for s in timer.steps()] == [
+        ("join + verify model parts", "unprepared install")
+    ]
     assert "not prepared at set-up" in caplog.text and "glmtts doctor --prepare" in caplog.text
 
 
