@@ -81,9 +81,10 @@ def zh_before_grammar(text: str) -> str:
 
 def _minus_or_hyphen(text: str, index: int) -> str:
     """A ``-`` before a digit is a minus sign unless a digit, letter, dot or hyphen precedes it (spaces
-    skipped): ``-3``, ``了-5``, ``=-5`` are signs; ``3-5``, ``3 -5``, ``A-3`` are upstream's hyphen."""
+    skipped): ``-3``, ``了-5``, ``=-5`` are signs; ``3-5``, ``3 -5``, ``A-3`` are upstream's hyphen, and so is
+    the redundant sign of ``零下-5`` (upstream's 零下五 is right there)."""
     before = text[:index].rstrip(" ")
-    if before and _NOT_A_SIGN_AFTER.match(before[-1]):
+    if before and (_NOT_A_SIGN_AFTER.match(before[-1]) or before.endswith("零下")):
         return "-"
     return NEGATIVE_PLACEHOLDER
 
