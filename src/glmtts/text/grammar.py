@@ -5,18 +5,19 @@ full_to_half=True, remove_interjections=False, overwrite_cache=True)`` and ``EnN
 two finite-state transducers: the *tagger* rewrites raw text into tokens (``cardinal { integer: "一百" }``),
 the tokens' fields are put in a fixed order, and the *verbalizer* turns the tokens into the spoken text.
 
-Which grammar files (measured against the official outputs of ``tests/data/glmtts-ref/cases/text_frontend``,
-208 sentences, and 660 more through an official harness):
+Which grammar files: chosen by agreement with the official outputs (``tests/data/glmtts-ref/cases/text_frontend``,
+208 sentences, and 209 more run through the official code, ``tests/data/text_frontend``), each run inside the
+official wrapper rules of :mod:`glmtts.text.normalize` without overrides:
 
-* ``zh``: the FSTs WeTextProcessing 1.0.3 builds (pynini 2.1.5) with the official options above. They are
-  not the FSTs in the 1.0.3 wheel: those are built with the defaults, which drop interjections and erhua
-  (its verbalizer differs; the tagger is byte-identical). The ``wetext`` package's own FSTs are a later
-  grammar and differ from the official output on 13 of 83 reference sentences.
+* ``zh``: the FSTs WeTextProcessing 1.0.3 builds (pynini 2.1.5) with the official options above: 417 of 417
+  official. They are not the FSTs in the 1.0.3 wheel, which are built with the defaults and drop
+  interjections and erhua (its verbalizer differs, the tagger is byte-identical): 413 of 417. The ``wetext``
+  0.1.8 package's own FSTs are a later grammar: 189 of the 208 reference sentences.
 * ``en``: the FSTs shipped in the WeTextProcessing 1.0.3 wheel, which the official ``EnNormalizer()`` loads
   (it is built with ``overwrite_cache=False``).
 
 Run through ``kaldifst.TextNormalizer`` (compose with the input string, shortest path), the same files give
-the official normalizer's output on every one of those sentences. They are stored as OpenFst *const* FSTs,
+pynini's output on every call those 417 sentences make. They are stored as OpenFst *const* FSTs,
 xz-compressed in ``glmtts/data/wetext`` (see the NOTICE there), and unpacked once into the cache directory,
 from where they load in milliseconds.
 """
