@@ -79,3 +79,9 @@ def test_chinese_runs_cover_the_text() -> None:
         ("写", True),
         ("。", False),
     ]
+
+
+def test_preload_loads_phoneme_mode_in_the_background(text_cache_dir: Path) -> None:
+    front = TextFrontend(FrontendConfig(cache_dir=text_cache_dir, preload_phoneme=True))
+    front.load()
+    assert front.analyze("行。", phoneme=True).segments[0].phonemes == "<|X|><|ING2|>。"

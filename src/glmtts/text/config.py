@@ -20,8 +20,9 @@ class FrontendConfig:
     dictionary. ``cache_dir``: where unpacked grammars and compiled caches live (default: the platform's user
     cache directory). ``min_units`` / ``max_units``: piece length bounds of upstream's ``split_by_len``.
     ``apply_overrides``: correct the few upstream bugs listed in :mod:`glmtts.text.overrides` (``False``
-    reads exactly like upstream). ``preload_phoneme``: load phoneme mode's jieba-posseg and pypinyin in
-    :meth:`~glmtts.text.TextFrontend.load` (about 1.5 s) instead of on the first phoneme-mode request.
+    reads exactly like upstream). ``preload_phoneme``: start loading phoneme mode's jieba-posseg (with jieba's full
+    dictionary) and pypinyin in :meth:`~glmtts.text.TextFrontend.load`, on a background thread (about 2.5 s
+    of CPU), instead of on the first phoneme-mode request.
     """
 
     dictionary_path: Path | None = None
@@ -48,8 +49,9 @@ class TokenKind(str, Enum):
 class G2PToken:
     """One word or mark of a segment.
 
-    ``text``: the characters (a Chinese word, an English word keeping its original letter case so acronyms
-    can be spelled, a punctuation mark). ``pinyin``: for ``ZH`` tokens, one numbered-tone syllable per
+    ``text``: the characters (a Chinese word, a punctuation mark, or an English word: lower-case as upstream
+    normalizes it, except a word written with a capital after its first letter, such as ``GPU`` or
+    ``iPhone``, which keeps that case so an engine can spell an acronym). ``pinyin``: for ``ZH`` tokens, one numbered-tone syllable per
     hanzi (neutral tone 5, ü written ``v``) after dictionary overrides, e.g. ``("chong2", "xin1")``.
     """
 

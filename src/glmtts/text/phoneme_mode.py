@@ -13,8 +13,9 @@ Upstream ``TextFrontEnd.g2p_infer`` (``cosyvoice/cli/frontend.py``, ``utils/glm_
 
 pypinyin's readings depend on its version: the official pin is 0.44.0; glmtts takes any pypinyin ≥ 0.51.
 Measured on the 224 reference pieces, 0.55.0 reads 4 differently from 0.44.0, each a correction (行长 háng
-zhǎng, 赢得 yíng dé); see the README. jieba, posseg and pypinyin take about 1.5 s to load, so this loads on
-first use (or in :meth:`~glmtts.text.TextFrontend.load` with ``FrontendConfig(preload_phoneme=True)``).
+zhǎng, 赢得 yíng dé); see the README. jieba's full dictionary, posseg and pypinyin take about 2.5 s of CPU to
+load, so this loads on first use (or in the background from :meth:`~glmtts.text.TextFrontend.load` with
+``FrontendConfig(preload_phoneme=True)``).
 """
 
 from __future__ import annotations
