@@ -1,8 +1,14 @@
-"""Fixtures for text-frontend tests: one loaded frontend per session, caches in a temporary directory."""
+"""Fixtures for text-frontend tests: one loaded frontend per session, caches in a temporary directory.
+
+Reference cases (outputs of the official GLM-TTS frontend) are read from the directory in the environment
+variable ``GLMTTS_REF_CASES`` when it is set, else from ``tests/data/glmtts-ref/cases``; the parity tests use
+its ``text_frontend/dev.jsonl`` and ``text_frontend/dev2.jsonl``.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +16,19 @@ import pytest
 
 from glmtts.text import FrontendConfig, TextFrontend
 
-REFERENCE_CASES = (
-    Path(__file__).resolve().parents[1] / "data" / "glmtts-ref" / "cases" / "text_frontend" / "dev.jsonl"
-)
+DATA = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_REF_CASES = DATA / "glmtts-ref" / "cases"
+HARNESS_CASES = DATA / "text_frontend" / "harness_official.jsonl"
+
+
+def ref_cases_dir() -> Path:
+    """The reference case directory: ``$GLMTTS_REF_CASES`` or the copy in ``tests/data``."""
+    return Path(os.environ.get("GLMTTS_REF_CASES") or DEFAULT_REF_CASES)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
 
 
 @pytest.fixture(scope="session")
@@ -29,14 +45,35 @@ def text_cache_dir(xdg_cache_home: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def frontend(text_cache_dir: Path) -> TextFrontend:
-    """A loaded frontend with the packaged dictionary (independent of the working directory)."""
-    packaged = Path(__file__).resolve().parents[2] / "src" / "glmtts" / "data" / "G2P_replace_dict.jsonl"
-    front = TextFrontend(FrontendConfig(dictionary_path=packaged, cache_dir=text_cache_dir))
+    """A loaded frontend with the packaged official dictionaries (independent of the working directory)."""
+    data = Path(__file__).resolve().parents[2] / "src" / "glmtts" / "data"
+    front = TextFrontend(
+        FrontendConfig(
+            dictionary_path=data / "G2P_replace_dict.jsonl",
+            custom_replace_path=data / "custom_replace.jsonl",
+            cache_dir=text_cache_dir,
+        )
+    )
+    front.load()
+    return front
+
+
+@pytest.fixture(scope="session")
+def official_frontend(text_cache_dir: Path) -> TextFrontend:
+    """The same frontend with the override table off: it must read exactly like upstream."""
+    front = TextFrontend(FrontendConfig(cache_dir=text_cache_dir, apply_overrides=False))
     front.load()
     return front
 
 
 @pytest.fixture(scope="session")
 def reference_cases() -> list[dict[str, Any]]:
-    with REFERENCE_CASES.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    """``dev.jsonl`` + ``dev2.jsonl`` of the reference case directory."""
+    folder = ref_cases_dir() / "text_frontend"
+    return [*read_jsonl(folder / "dev.jsonl"), *read_jsonl(folder / "dev2.jsonl")]
+
+
+@pytest.fixture(scope="session")
+def harness_cases() -> list[dict[str, Any]]:
+    """209 more sentences through the official frontend (``tests/data/text_frontend``)."""
+    return read_jsonl(HARNESS_CASES)

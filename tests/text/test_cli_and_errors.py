@@ -23,7 +23,11 @@ def _isolated_cache(
 def test_json_output_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["text", "--json", "--phoneme", "银行行长说，还款的时候还需要带上身份证。"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert set(payload) == {"normalized", "segments", "pinyin", "phonemes"}
+    assert set(payload) == {"normalizer", "normalized", "segments", "pinyin", "phonemes"}
+    assert payload["normalizer"]["name"] == "WeTextProcessing"
+    assert payload["normalizer"]["version"] == "1.0.3"
+    assert payload["normalizer"]["runtime"].startswith("kaldifst")
+    assert payload["normalizer"]["overrides"] is True
     assert payload["normalized"] == "银行行长说，还款的时候还需要带上身份证。"
     assert payload["segments"] == [payload["normalized"]]
     assert payload["pinyin"][0].startswith("yin2 hang2 hang2 zhang3")
@@ -33,12 +37,21 @@ def test_json_output_shape(capsys: pytest.CaptureFixture[str]) -> None:
 def test_json_without_phoneme_has_null_phonemes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["text", "--json", "Hello 2 worlds"]) == 0
     payload = json.loads(capsys.readouterr().out)
+    assert payload.pop("normalizer")["source"].startswith("zh: FSTs built by WeTextProcessing 1.0.3")
     assert payload == {
         "normalized": "hello two worlds.",
         "segments": ["hello two worlds."],
         "pinyin": [""],
         "phonemes": None,
     }
+
+
+def test_official_and_extra_dict_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["text", "--json", "--official", "气温-3℃。"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["normalized"] == "气温三摄氏度。" and payload["normalizer"]["overrides"] is False
+    assert main(["text", "--json", "--phoneme", "--extra-dict", "说服"]) == 0
+    assert json.loads(capsys.readouterr().out)["phonemes"] == ["<|SH|><|UO1|><|F|><|U2|>。"]
 
 
 def test_dict_option_changes_reading(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,7 +98,7 @@ def test_unknown_token_exits_2_listing_valid(tmp_path: Path, capsys: pytest.Capt
     assert "unknown phoneme token <|CHX|>" in err and "valid tokens: B P M" in err
 
 
-@pytest.mark.parametrize("text", ["", "   ", "。。。！", "😀🎉", "***", "\n"])
+@pytest.mark.parametrize("text", ["", "   ", "。。。！", "😀🎉", "（）", "\n"])
 def test_analyze_rejects_unspeakable_text(frontend: TextFrontend, text: str) -> None:
     with pytest.raises(NothingToSayError, match="nothing to say"):
         frontend.analyze(text)

@@ -121,17 +121,6 @@ def test_unknown_syllable_is_a_typed_error(bad: str) -> None:
         pinyin_to_tokens(bad)
 
 
-def test_phoneme_mode_writes_polyphones_as_tokens(frontend: TextFrontend) -> None:
-    (segment,) = frontend.analyze("银行行长说还款的时候还要带上身份证。", phoneme=True).segments
-    assert segment.phonemes == (
-        "银<|H|><|ANG2|><|H|><|ANG2|><|ZH|><|ANG3|>说<|H|><|UAN2|>款的时候<|H|><|AI2|><|IAO4|>带上身份证。"
-    )
-
-
-def test_phonemes_absent_unless_requested(frontend: TextFrontend) -> None:
-    assert all(s.phonemes is None for s in frontend.analyze("重新开始。").segments)
-
-
 def test_english_passes_through_phoneme_mode(frontend: TextFrontend) -> None:
     (segment,) = frontend.analyze("Hello world.", phoneme=True).segments
     assert segment.phonemes == "hello world."

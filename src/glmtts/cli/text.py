@@ -1,7 +1,8 @@
 """``glmtts text``: show how the frontend reads a text (normalized form, segments, pinyin, phonemes).
 
 The tool to reach for when a word is read wrong: it prints what every engine receives, and ``--dict`` tries
-a pronunciation dictionary before installing it as ``configs/G2P_replace_dict.jsonl``.
+a pronunciation dictionary before installing it as ``configs/G2P_replace_dict.jsonl``. ``--json`` also names
+the normalizer that ran (WeTextProcessing's grammars, their version and source).
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ def register(subparsers: Any) -> None:
         "--phoneme", action="store_true", help="also show the glm engine's phoneme-token text"
     )
     parser.add_argument("--dict", type=Path, metavar="FILE", help="a G2P_replace_dict.jsonl to use")
+    parser.add_argument(
+        "--extra-dict",
+        action="store_true",
+        help="also use glmtts's extra readings (G2P_extra_dict.jsonl), which win over the dictionary",
+    )
+    parser.add_argument(
+        "--official",
+        action="store_true",
+        help="read exactly like upstream GLM-TTS (no overrides of its known misreadings)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--no-split", action="store_true", help="keep the text as one segment")
     parser.add_argument("--words", action="store_true", help="also show each word with its reading")
@@ -45,14 +56,20 @@ def describe_words(segment: Segment) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
     from glmtts.text import FrontendConfig, TextFrontend
 
     text = sys.stdin.read() if args.text == "-" else args.text
-    frontend = TextFrontend(FrontendConfig(dictionary_path=args.dict))
+    config = FrontendConfig(
+        dictionary_path=args.dict, extra_dictionary=args.extra_dict, apply_overrides=not args.official
+    )
+    frontend = TextFrontend(config)
     frontend.load()
     result = frontend.analyze(text, phoneme=args.phoneme, split=not args.no_split)
     if args.json:
         payload = {
+            "normalizer": {**asdict(frontend.normalizer_info), "overrides": config.apply_overrides},
             "normalized": result.normalized,
             "segments": [segment.text for segment in result.segments],
             "pinyin": [segment.pinyin for segment in result.segments],

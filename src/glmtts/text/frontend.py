@@ -1,8 +1,14 @@
-"""The text frontend every engine uses: normalize, split, read (G2P) and apply pronunciation dictionaries."""
+"""The text frontend every engine uses: normalize, split, re-normalize each piece, read it, phoneme mode.
+
+The pipeline is the official GLM-TTS ``generate_long`` path: ``text_normalize`` the input, ``split_by_len`` it
+(30/60), ``text_normalize`` each piece again and, in phoneme mode, ``g2p_infer`` the piece. Each piece is
+also read word by word with pinyin (:mod:`glmtts.text.segment`) for engines that speak pinyin (``kokoro``).
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -13,8 +19,9 @@ from glmtts.errors import NothingToSayError
 from glmtts.text.config import FrontendConfig, FrontendResult, Segment
 from glmtts.text.dictionary import PronunciationDictionary, load_custom_replace, load_replace_dict
 from glmtts.text.g2p import MandarinG2P
-from glmtts.text.marks import strip_marks
-from glmtts.text.normalize import TextNormalizer, ensure_ending, has_cjk, is_speakable, lower_ascii
+from glmtts.text.grammar import GrammarSet, NormalizerInfo
+from glmtts.text.normalize import TextNormalizer, is_speakable
+from glmtts.text.phoneme_mode import PhonemeModeG2P
 from glmtts.text.segment import SegmentAnalyzer
 from glmtts.text.split import split_text
 
@@ -22,6 +29,7 @@ _LOGGER = logging.getLogger(__name__)
 
 CWD_DICTIONARY = Path("configs") / "G2P_replace_dict.jsonl"
 CWD_CUSTOM_REPLACE = Path("configs") / "custom_replace.jsonl"
+_CASED_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 
 
 def default_cache_dir() -> Path:
@@ -33,31 +41,57 @@ def default_cache_dir() -> Path:
 
 def resolve_dictionary_path(config: FrontendConfig) -> Path | None:
     """The dictionary file in use: the configured one, else ``configs/G2P_replace_dict.jsonl`` in the working
-    directory when present, else ``None`` (the packaged default)."""
+    directory when present, else ``None`` (the packaged official dictionary)."""
     if config.dictionary_path is not None:
         return Path(config.dictionary_path)
     return CWD_DICTIONARY.resolve() if CWD_DICTIONARY.is_file() else None
 
 
+def _packaged_lines(name: str) -> list[str]:
+    return resources.files("glmtts.data").joinpath(name).read_text(encoding="utf-8").splitlines()
+
+
 def load_packaged_dictionary() -> PronunciationDictionary:
-    """The default dictionary shipped with glmtts."""
-    text = resources.files("glmtts.data").joinpath("G2P_replace_dict.jsonl").read_text(encoding="utf-8")
-    return PronunciationDictionary.from_lines(text.splitlines(), source="glmtts/data/G2P_replace_dict.jsonl")
+    """The official ``G2P_replace_dict.jsonl`` shipped with glmtts."""
+    return PronunciationDictionary.from_lines(
+        _packaged_lines("G2P_replace_dict.jsonl"), "G2P_replace_dict.jsonl"
+    )
+
+
+def load_extra_dictionary() -> PronunciationDictionary:
+    """glmtts's optional extra readings (``G2P_extra_dict.jsonl``), used with ``extra_dictionary=True``."""
+    return PronunciationDictionary.from_lines(_packaged_lines("G2P_extra_dict.jsonl"), "G2P_extra_dict.jsonl")
+
+
+def load_packaged_custom_replace() -> tuple[tuple[str, str], ...]:
+    """The official ``custom_replace.jsonl`` pairs shipped with glmtts."""
+    path = resources.files("glmtts.data").joinpath("custom_replace.jsonl")
+    with resources.as_file(path) as file:
+        return load_custom_replace(file)
+
+
+def cased_words(text: str) -> dict[str, str]:
+    """Lower-case word → how it was written, for words written with a capital after the first letter
+    (acronyms such as ``GPU``, ``iPhone``)."""
+    return {word.lower(): word for word in _CASED_WORD.findall(text) if any(c.isupper() for c in word[1:])}
 
 
 class TextFrontend:
     """Normalization, splitting, G2P and pronunciation control shared by all engines.
 
-    Build with a :class:`FrontendConfig`, call :meth:`load` once (imports pypinyin and jieba and reads the
-    dictionaries), then :meth:`analyze` from any thread.
+    Build with a :class:`FrontendConfig`, call :meth:`load` once (unpacks and loads the grammars, reads the
+    dictionaries, loads the pinyin G2P), then :meth:`analyze` from any thread.
     """
 
     def __init__(self, config: FrontendConfig = FrontendConfig()) -> None:  # noqa: B008 - frozen, immutable
         if config.min_units <= 0 or config.max_units < config.min_units:
             raise ValueError(f"need 0 < min_units <= max_units, got {config.min_units}, {config.max_units}")
         self._config = config
-        self._g2p = MandarinG2P(Path(config.cache_dir) if config.cache_dir else default_cache_dir())
+        cache_dir = Path(config.cache_dir) if config.cache_dir else default_cache_dir()
+        self._g2p = MandarinG2P(cache_dir)
         self._analyzer = SegmentAnalyzer(self._g2p)
+        self._grammars = GrammarSet(cache_dir)
+        self._phoneme_g2p = PhonemeModeG2P(cache_dir)
         self._normalizer: TextNormalizer | None = None
         self._dictionary: PronunciationDictionary | None = None
         self._dictionary_path = resolve_dictionary_path(config)
@@ -70,27 +104,45 @@ class TextFrontend:
     def config(self) -> FrontendConfig:
         return self._config
 
-    def load(self) -> None:
-        """Read the dictionaries and load the G2P resources (about a second; the first run builds caches)."""
-        with self._load_lock:
-            self._load_locked()
+    @property
+    def normalizer_info(self) -> NormalizerInfo:
+        """Which normalizer runs: name, version, grammar source and runtime."""
+        return self._grammars.info
 
-    def _load_locked(self) -> None:
-        started = time.perf_counter()
-        if self._dictionary is None:
-            path = self._dictionary_path
-            self._dictionary = load_replace_dict(path) if path else load_packaged_dictionary()
-        if self._normalizer is None:
-            custom_path = self._config.custom_replace_path
-            if custom_path is None and CWD_CUSTOM_REPLACE.is_file():
-                custom_path = CWD_CUSTOM_REPLACE
-            self._normalizer = TextNormalizer(load_custom_replace(custom_path) if custom_path else ())
-        self._g2p.load()
-        _LOGGER.debug("text frontend loaded in %.3f s", time.perf_counter() - started)
+    def load(self) -> None:
+        """Load grammars, dictionaries and the pinyin G2P (about half a second once the caches exist). With
+        ``preload_phoneme``, phoneme mode's resources start loading on a background thread (about 2.5 s of
+        CPU; a phoneme-mode request waits for them)."""
+        with self._load_lock:
+            started = time.perf_counter()
+            if self._dictionary is None:
+                self._dictionary = self._read_dictionary()
+            if self._normalizer is None:
+                self._grammars.load()
+                self._normalizer = TextNormalizer(
+                    self._grammars, self._read_custom_replace(), self._config.apply_overrides
+                )
+            self._g2p.load()
+            _LOGGER.debug("text frontend loaded in %.3f s", time.perf_counter() - started)
+        if self._config.preload_phoneme and not self._phoneme_g2p.loaded:
+            threading.Thread(target=self._phoneme_g2p.load, name="glmtts-phoneme-load", daemon=True).start()
+
+    def _read_dictionary(self) -> PronunciationDictionary:
+        path = self._dictionary_path
+        dictionary = load_replace_dict(path) if path else load_packaged_dictionary()
+        if self._config.extra_dictionary:
+            dictionary = dictionary.merged(load_extra_dictionary().entries)
+        return dictionary
+
+    def _read_custom_replace(self) -> tuple[tuple[str, str], ...]:
+        path = self._config.custom_replace_path
+        if path is None and CWD_CUSTOM_REPLACE.is_file():
+            path = CWD_CUSTOM_REPLACE
+        return load_custom_replace(Path(path)) if path is not None else load_packaged_custom_replace()
 
     @property
     def dictionary(self) -> PronunciationDictionary:
-        """The pronunciation dictionary in use (upstream ``G2P_replace_dict.jsonl`` entries)."""
+        """The pronunciation dictionary in use (``G2P_replace_dict.jsonl`` entries, extras merged in)."""
         if self._dictionary is None:
             self.load()
         assert self._dictionary is not None
@@ -109,18 +161,14 @@ class TextFrontend:
         self._dictionary = dictionary
 
     def normalize(self, text: str) -> str:
-        """Normalized text (lower-case, numbers and symbols spelled out); ``""`` when nothing is speakable."""
-        return self._loaded_normalizer().normalize(text)
+        """Upstream ``text_normalize`` (lower-case, numbers and symbols spelled out); ``""`` when nothing
+        speakable is left (upstream would give ``"."``)."""
+        normalized = self._loaded_normalizer().normalize(text)
+        return normalized if is_speakable(normalized) else ""
 
     def split(self, normalized: str) -> list[str]:
-        """Split normalized text into pieces of ``min_units``–``max_units`` units (upstream ``split_by_len``).
-
-        :meth:`analyze` splits before the protection marks are removed, so it also keeps spoken numbers and
-        quoted names whole, which plain normalized text no longer shows.
-        """
-        return [
-            strip_marks(p) for p in split_text(normalized, self._config.min_units, self._config.max_units)
-        ]
+        """Upstream ``split_by_len``: pieces of ``min_units``–``max_units`` units."""
+        return split_text(normalized, self._config.min_units, self._config.max_units)
 
     def analyze(
         self,
@@ -130,26 +178,27 @@ class TextFrontend:
         extra_entries: Sequence[tuple[str, str]] = (),
         split: bool = True,
     ) -> FrontendResult:
-        """Normalize, split and read ``text``.
+        """Normalize, split, re-normalize each piece and read it.
 
-        ``phoneme``: also build upstream hybrid phoneme text per segment. ``extra_entries``: per-request
+        ``phoneme``: also build the upstream phoneme-mode text of each piece. ``extra_entries``: per-request
         dictionary entries ``(source, replacement)`` that win over the loaded dictionary (plain pinyin such as
         ``"chong2"`` is accepted). Raises ``NothingToSayError`` when nothing speakable is left,
         ``PronunciationDictError``/``UnknownPhonemeError`` for a bad entry.
         """
         dictionary = self._with_entries(tuple(extra_entries)) if extra_entries else self.dictionary
-        marked = self._loaded_normalizer().normalize_marked(text)
-        if not marked:
+        normalizer = self._loaded_normalizer()
+        cased = normalizer.normalize_cased(text)
+        normalized = cased.lower()
+        if not is_speakable(normalized):
             raise NothingToSayError("nothing to say: the text has no letters, digits or Chinese characters")
-        pieces = split_text(marked, self._config.min_units, self._config.max_units) if split else [marked]
+        words = cased_words(cased)
         segments: list[Segment] = []
-        for piece in pieces:
-            cased = strip_marks(piece).strip()
-            if not is_speakable(cased):
+        for piece in self.split(normalized) if split else [normalized]:
+            piece_text = normalizer.normalize(piece)
+            if not is_speakable(piece_text):
                 continue
-            cased = ensure_ending(cased, has_cjk(cased))
-            segments.append(self._analyzer.analyze(cased, dictionary, phoneme))
-        normalized = lower_ascii(strip_marks(marked))
+            phonemes = self._phoneme_g2p.convert(piece_text, dictionary) if phoneme else None
+            segments.append(self._analyzer.analyze(piece_text, dictionary, phonemes, words))
         return FrontendResult(original=text, normalized=normalized, segments=tuple(segments))
 
     def _with_entries(self, entries: tuple[tuple[str, str], ...]) -> PronunciationDictionary:

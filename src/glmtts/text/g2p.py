@@ -83,16 +83,6 @@ CONTEXT_RULES: dict[str, tuple[tuple[ContextRule, ...], str]] = {
     "晃": ((_rule("huang4", before=r"[摇摆]$"),), "huang3"),
 }
 
-# Characters whose reading depends on context: in phoneme mode they are written as phoneme tokens (the
-# role of upstream's G2P_able_1word list, whose complement holds mostly such characters and rare ones; rare
-# characters are not singled out here, a dictionary entry gives them phonemes).
-PHONEME_CHARACTERS = frozenset(
-    "长重行还乐了着得为都和好要只分数几处发调中切划创区号奔干应度折散晃曲片车"
-    "藏差传弹当倒将觉教角假看空落没难强曾称乘冲朝相少省似宿削兴血压咽与载扎占正种转给更供观冠恶参吐卡"
-    "喝薄剥背磨蒙铺奇卷圈塞扇舍盛率熟累量露系吓鲜校解禁尽漂炮缝脏挣钉担答殷刹仔勒佛否丧哄晕结埋济监降"
-    "劲据炸粘宁泡屏翘色什挑叶佣模轧哗咖伯泊拗拓沓畜畔蔓"
-)
-
 
 class MandarinG2P:
     """Reads Chinese text as words with numbered-tone pinyin. Build, then :meth:`load` once."""
@@ -210,7 +200,7 @@ def _writable(cache_dir: Path) -> Path:
     return fallback
 
 
-def _import_jieba() -> Any:
+def import_jieba() -> Any:
     """Import jieba without ``pkg_resources`` (deprecated; importing it costs ~0.4 s of start-up).
 
     jieba only uses it to locate its bundled files and falls back to plain paths when it is missing, so it
@@ -232,7 +222,7 @@ def _import_jieba() -> Any:
 
 def _build_jieba(cache_dir: Path, extra_words: dict[str, tuple[str, ...]]) -> Any:
     """A jieba tokenizer over jieba's dictionary without its rarest words (loads in a fraction of the time)."""
-    jieba = _import_jieba()
+    jieba = import_jieba()
     source = Path(jieba.__file__).with_name("dict.txt")
     fingerprint = hashlib.sha1("\n".join(sorted(extra_words)).encode("utf-8"))
     fingerprint.update(f"{source.stat().st_size}:{source.stat().st_mtime_ns}".encode())

@@ -1,16 +1,16 @@
-"""Turning one normalized segment into tokens, pinyin and upstream hybrid phoneme text."""
+"""Turning one normalized segment into words with their readings (the tokens and pinyin engines such as
+``kokoro`` read); the ``glm`` engine's phoneme-mode text comes from :mod:`glmtts.text.phoneme_mode`."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
-from glmtts.errors import UnknownPhonemeError
 from glmtts.text.config import G2PToken, Segment, TokenKind
 from glmtts.text.dictionary import PronunciationDictionary
-from glmtts.text.g2p import PHONEME_CHARACTERS, MandarinG2P
-from glmtts.text.normalize import CJK_PATTERN, lower_ascii
-from glmtts.text.phonemes import format_tokens, pinyin_to_tokens, read_hybrid
+from glmtts.text.g2p import MandarinG2P
+from glmtts.text.normalize import CJK_PATTERN
+from glmtts.text.phonemes import read_hybrid
 
 _LATIN_WORD = re.compile(r"[A-Za-z0-9'\u00c0-\u024f]+")
 _PUNCTUATION = frozenset("，。？！?!,.;；:：、…-")
@@ -23,34 +23,34 @@ class SegmentAnalyzer:
     def __init__(self, g2p: MandarinG2P) -> None:
         self._g2p = g2p
 
-    def analyze(self, cased: str, dictionary: PronunciationDictionary, phoneme: bool) -> Segment:
-        """Analyze ``cased`` (normalized text that keeps letter case, no protection marks)."""
-        lowered = lower_ascii(cased)
+    def analyze(
+        self,
+        text: str,
+        dictionary: PronunciationDictionary,
+        phonemes: str | None = None,
+        cased_words: Mapping[str, str] | None = None,
+    ) -> Segment:
+        """Analyze ``text`` (one normalized, lower-case piece). ``phonemes``: its phoneme-mode text, if any.
+        ``cased_words``: lower-case word → the letter case it had in the input (``"gpu"`` → ``"GPU"``), so
+        an English token can still be spelled as an acronym."""
         tokens: list[G2PToken] = []
-        phoneme_parts: list[str] = []
-        for start, end, replacement in self._spans(lowered, dictionary):
-            chunk_cased, chunk = cased[start:end], lowered[start:end]
+        for start, end, replacement in self._spans(text, dictionary):
+            chunk = text[start:end]
             if replacement is not None:
-                tokens.extend(self._override_tokens(chunk_cased, replacement))
-                phoneme_parts.append(replacement)
+                tokens.extend(self._override_tokens(chunk, replacement))
             elif CJK_PATTERN.match(chunk):
-                new_tokens = self._chinese_tokens(
-                    chunk,
-                    lowered[max(0, start - _CONTEXT_CHARS) : start],
-                    lowered[end : end + _CONTEXT_CHARS],
+                tokens.extend(
+                    self._chinese_tokens(
+                        chunk,
+                        text[max(0, start - _CONTEXT_CHARS) : start],
+                        text[end : end + _CONTEXT_CHARS],
+                    )
                 )
-                tokens.extend(new_tokens)
-                phoneme_parts.extend(_hybrid(token) for token in new_tokens)
             else:
-                tokens.append(G2PToken(chunk_cased, _kind_of(chunk)))
-                phoneme_parts.append(chunk)
+                shown = cased_words.get(chunk, chunk) if cased_words else chunk
+                tokens.append(G2PToken(shown, _kind_of(chunk)))
         pinyin = " ".join(s for token in tokens if token.kind is TokenKind.ZH for s in token.pinyin)
-        return Segment(
-            text=lowered,
-            tokens=tuple(tokens),
-            pinyin=pinyin,
-            phonemes="".join(phoneme_parts) if phoneme else None,
-        )
+        return Segment(text=text, tokens=tuple(tokens), pinyin=pinyin, phonemes=phonemes)
 
     def _spans(self, text: str, dictionary: PronunciationDictionary) -> Iterator[tuple[int, int, str | None]]:
         """Yield (start, end, replacement or None): dictionary matches, CJK runs, Latin words, single chars."""
@@ -106,22 +106,6 @@ class SegmentAnalyzer:
             return [G2PToken(source, TokenKind.ZH, tuple(syllables))]
         pieces = re.findall(r"[A-Za-z0-9'\u00c0-\u024f]+|\s+|.", replacement)
         return [G2PToken(piece, _kind_of(piece)) for piece in pieces]
-
-
-def _hybrid(token: G2PToken) -> str:
-    """Upstream phoneme mode: context-dependent characters become phoneme tokens, the rest stays text."""
-    parts = []
-    for char, syllable in zip(token.text, token.pinyin, strict=False):
-        parts.append(_char_tokens(char, syllable) if char in PHONEME_CHARACTERS and syllable else char)
-    parts.append(token.text[len(token.pinyin) :])
-    return "".join(parts)
-
-
-def _char_tokens(char: str, syllable: str) -> str:
-    try:
-        return format_tokens(pinyin_to_tokens(syllable))
-    except UnknownPhonemeError:
-        return char
 
 
 def _kind_of(chunk: str) -> TokenKind:
