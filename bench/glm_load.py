@@ -48,6 +48,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "src"))
+if str(REPO_ROOT) not in sys.path:  # the tiny-checkpoint writer lives under tests/
+    sys.path.append(str(REPO_ROOT))
 
 SHARD_BYTES = 4 * 1024**3
 FLOW_YAML = """flow: !new:flow.flow.Flow
@@ -178,7 +180,7 @@ def _save_hift(model, path: Path) -> None:
 
 
 def build_checkpoint(root: Path, size: str) -> Path:
-    from glmtts.engines.glm import make_tiny
+    from tests.glm import make_tiny
 
     marker = root / ".complete"
     if marker.is_file():

@@ -31,9 +31,9 @@ def ref_case():
 
 @pytest.fixture(scope="session")
 def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A complete tiny checkpoint written by ``glmtts.engines.glm.make_tiny`` (seed 1234)."""
+    """A complete tiny checkpoint written by ``tests/glm/make_tiny.py`` (seed 1234)."""
     pytest.importorskip("torch")
-    from glmtts.engines.glm.make_tiny import make_tiny_checkpoint
+    from tests.glm.make_tiny import make_tiny_checkpoint
 
     return make_tiny_checkpoint(tmp_path_factory.mktemp("glm_tiny") / "ckpt")
 

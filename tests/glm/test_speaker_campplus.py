@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from glmtts.engines.glm.make_tiny import write_campplus
+from tests.glm.make_tiny import write_campplus
 from glmtts.engines.glm.speaker import SpeakerEncoder, kaldi_fbank
 from glmtts.errors import CheckpointError, InvalidAudioError
 

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("tiktoken")
 
-from glmtts.engines.glm.make_tiny import write_tokenizer
+from tests.glm.make_tiny import write_tokenizer
 from glmtts.engines.glm.tokenizer import TextTokenizer, read_rank_table
 from glmtts.errors import CheckpointError
 

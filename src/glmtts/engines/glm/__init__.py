@@ -4,8 +4,8 @@ Stages (each a small module with its own documented API): ``tokenizer`` (text ->
 (prompt audio -> speech tokens), ``speaker`` (prompt audio -> CAMPPlus embedding), ``mel`` (prompt mel),
 ``llm`` + ``sampling`` (text -> speech tokens), ``token2wav`` (speech tokens -> waveform via the flow DiT
 and the HiFT vocoder), ``voice`` (cached prompt features), ``pipeline`` (segments, prompt history,
-streaming) and ``engine`` (the :class:`~glmtts.engines.base.Engine` implementation). ``make_tiny`` writes
-a seeded tiny random-weight checkpoint in the official layout for tests and demos.
+streaming) and ``engine`` (the :class:`~glmtts.engines.base.Engine` implementation). Tests write a
+seeded tiny random-weight checkpoint in the official layout with ``python -m tests.glm.make_tiny DIR``.
 
 Nothing heavy is imported here: torch, transformers and onnxruntime load when the engine loads.
 """
