@@ -357,9 +357,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point: ``python -m tests.glm.make_tiny DIR [--seed N]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.glm.make_tiny", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m tests.glm.make_tiny", description=__doc__.split("\n")[0])
     parser.add_argument("directory", type=Path, help="output directory (created if missing)")
     parser.add_argument("--seed", type=int, default=1234, help="random seed (default 1234)")
     args = parser.parse_args(argv)

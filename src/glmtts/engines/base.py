@@ -69,6 +69,7 @@ class SynthesisOptions:
     use_cache: bool = True
     pronunciations: tuple[tuple[str, str], ...] = ()
     max_chars: int = 20_000
+    stream: bool = False  # audio while synthesis runs (an engine may then render differently)
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
