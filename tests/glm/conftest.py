@@ -1,32 +1,20 @@
-"""Fixtures of the glm engine tests: reference data paths and a tiny checkpoint built once per session."""
+"""Fixtures of the glm engine tests: reference paths, a tiny checkpoint and an engine built once per session."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-REF_DIR = Path(__file__).resolve().parents[1] / "data" / "glmtts-ref"
-REF_CKPT = REF_DIR / "tiny" / "ckpt"
-#: Special ids of the reference tiny checkpoint (tiny/TINY_HPARAMS.json).
-REF_SPECIAL_IDS = {"pad": 1000, "eoa": 1003, "boa": 1004, "ats": 1024, "ate": 2047}
+from .reference import REF_DIR, REF_SPECIAL_IDS, ref_ckpt
+
+REF_CKPT = ref_ckpt()
+__all__ = ["REF_CKPT", "REF_DIR", "REF_SPECIAL_IDS", "load_glm_engine"]
 
 
 @pytest.fixture(scope="session")
 def ref_dir() -> Path:
     return REF_DIR
-
-
-@pytest.fixture(scope="session")
-def ref_case():
-    """Loader of a reference case: ``ref_case("llm")`` -> dict of arrays from cases/dev/llm.npz."""
-
-    def load(name: str) -> dict[str, np.ndarray]:
-        with np.load(REF_DIR / "cases" / "dev" / f"{name}.npz") as data:
-            return {key: data[key] for key in data.files}
-
-    return load
 
 
 @pytest.fixture(scope="session")
