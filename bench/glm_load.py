@@ -6,9 +6,9 @@ encoder 16 layers + codebook, flow DiT 768×18, HiFT 512 channels, the real voca
 tokenizer; the speaker encoder is the tiny ONNX stand-in) — then, per dtype, in a fresh process:
 
 * ``T_read``: read every byte of the checkpoint files (page cache as warm as for the load);
-* ``T_ready``: ``engine.load()`` + ``engine.warmup()`` (new synthetic voice + streamed sentence);
+* ``T_ready``: ``engine.load()`` + ``engine.warmup()`` (new synthetic voice + a one-shot sentence);
 * ``T_warm``: a second ``warmup()`` after ``release()`` (the steady-state cost of that synthesis);
-* peak RSS; the imports (torch, transformers, onnxruntime, scipy, text frontend) are done and timed first
+* peak RSS; the imports (torch, transformers, onnxruntime, text frontend) are done and timed first
   (a fixed per-process cost, shown separately).
 
 Target: ``T_ready <= 1.3 × (T_read + T_warm)``. Random weights never stop by themselves, so the warm-up is
@@ -211,10 +211,9 @@ def read_bytes(root: Path) -> float:
 
 
 def import_stack() -> float:
-    """Import what ``engine.load()`` imports (torch, transformers' Llama, onnxruntime, scipy, the frontend)."""
+    """Import what ``engine.load()`` imports (torch, transformers' Llama, onnxruntime, the frontend)."""
     started = time.perf_counter()
     import onnxruntime  # noqa: F401
-    import scipy.signal  # noqa: F401
     import torch  # noqa: F401
     import transformers.models.llama.modeling_llama  # noqa: F401
     from transformers import WhisperFeatureExtractor  # noqa: F401
@@ -242,7 +241,7 @@ def measure(root: Path, dtype: str, threads: int) -> dict:
     t_load = time.perf_counter() - started
     engine.warmup()
     t_ready = time.perf_counter() - started
-    engine.release()  # forget the warm-up voice so the second run extracts its features again
+    engine.release()  # the engine keeps no voice cache: the second warm-up extracts its features again
     started = time.perf_counter()
     engine.warmup()
     t_warm = time.perf_counter() - started
