@@ -25,6 +25,7 @@ from glmtts.audio import (
     write_audio,
 )
 from glmtts.audio.encoders import wav_header as wav_stream_header
+from glmtts.audio.signal import first_channel
 from glmtts.errors import InvalidAudioError, UnsupportedFormatError
 from tests.conftest import harmonic_tone
 
@@ -100,19 +101,26 @@ def test_missing_file_names_the_path(tmp_path: Path) -> None:
         read_audio(tmp_path / "nope.wav")
 
 
-def test_validate_prompt_rejects_short_silent_long_and_nan() -> None:
+def test_validate_prompt_accepts_what_upstream_accepts_and_explains_refusals() -> None:
     good = harmonic_tone(2.0, SR)
     validate_prompt(good, SR)
-    with pytest.raises(InvalidAudioError, match="at least"):
-        validate_prompt(good[: SR // 2], SR)
-    with pytest.raises(InvalidAudioError, match="silent"):
+    validate_prompt(good[: int(0.7 * SR)], SR)  # upstream GLM-TTS takes a 0.7 s clip
+    validate_prompt(np.stack([good, 0.5 * good], axis=1), SR)  # [n, channels] as decoded
+    with pytest.raises(InvalidAudioError, match=r"0\.30 s long; at least 0\.5 s .*send 3–10 s"):
+        validate_prompt(good[: int(0.3 * SR)], SR)
+    validate_prompt(good[: int(0.3 * SR)], SR, min_s=0.25)  # limits are parameters
+    with pytest.raises(InvalidAudioError, match=r"silent.*send a recording of speech"):
         validate_prompt(np.zeros(2 * SR, dtype=np.float32), SR)
-    with pytest.raises(InvalidAudioError, match="at most"):
+    with pytest.raises(InvalidAudioError, match=r"at most 60 s is accepted.*trim"):
         validate_prompt(np.tile(good, 31), SR)
+    with pytest.raises(InvalidAudioError, match="at most 30 s"):
+        validate_prompt(np.tile(good, 16), SR, max_s=30.0)
     with pytest.raises(InvalidAudioError, match="NaN"):
         validate_prompt(np.full(2 * SR, np.nan, dtype=np.float32), SR)
     with pytest.raises(InvalidAudioError, match="empty"):
         validate_prompt(np.zeros(0, dtype=np.float32), SR)
+    with pytest.raises(InvalidAudioError, match="channel 0"):
+        validate_prompt(np.stack([np.zeros_like(good), good], axis=1), SR)
 
 
 def test_content_hash_depends_on_samples_rate_and_text() -> None:
@@ -135,3 +143,6 @@ def test_formats_and_stream_header() -> None:
     decoded, sr = sf.read(io.BytesIO(header + to_pcm16(tone)), dtype="float32")
     assert sr == SR and decoded.size == tone.size
     assert to_mono(np.ones((10, 2), dtype=np.float32)).shape == (10,)
+    stereo = np.stack([np.ones(4, np.float32), np.zeros(4, np.float32)], axis=1)
+    np.testing.assert_array_equal(first_channel(stereo), np.ones(4, np.float32))
+    assert audio_content_hash(stereo, SR) != audio_content_hash(stereo.reshape(-1), SR)

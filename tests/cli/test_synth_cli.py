@@ -79,7 +79,7 @@ def test_prompt_audio_moves_pitch_toward_speaker(tmp_path: Path, loaded_engine: 
 def _bad_inputs(tmp_path: Path) -> dict[str, list[str]]:
     silent = write_audio(tmp_path / "silent.wav", np.zeros(48000, dtype=np.float32), 24000)
     short = write_audio(
-        tmp_path / "short.wav", 0.3 * np.sin(np.arange(12000) / 10.0).astype(np.float32), 24000
+        tmp_path / "short.wav", 0.3 * np.sin(np.arange(7200) / 10.0).astype(np.float32), 24000
     )
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")

@@ -12,6 +12,7 @@ from glmtts.engines.glm.sampling import GreedySampler, RasSampler, TokenSampler 
 from glmtts.errors import CheckpointError, InvalidTextError  # noqa: E402
 
 from .conftest import REF_CKPT, REF_SPECIAL_IDS  # noqa: E402
+from .reference import recorded_case  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +20,7 @@ def lm() -> SpeechTokenLM:
     return SpeechTokenLM.load(REF_CKPT / "llm", SpecialTokenIds(**REF_SPECIAL_IDS))
 
 
-@pytest.fixture(scope="module")
-def case(ref_case) -> dict[str, np.ndarray]:
-    return ref_case("llm")
+case = recorded_case("llm")
 
 
 def _inputs(case: dict[str, np.ndarray]) -> tuple[list[int], list[int], list[int]]:
@@ -55,8 +54,7 @@ def test_greedy_ids_identical_to_official(lm, case):
 def test_ras_ids_identical_to_official_given_seed(lm, case):
     generator = torch.Generator().manual_seed(2024)
     tokens = list(lm.generate(*_inputs(case), RasSampler(), generator))
-    assert tokens == case["ras_out_tokens"].tolist()
-    assert min(tokens) < 0  # upstream returns the one text id drawn by the full-softmax fallback as is
+    assert tokens == case["ras_out_tokens"].tolist()  # out-of-range ids (RAS fallback) are returned as is
 
 
 def test_cached_steps_match_full_forward_and_reference_logits(lm, case):
@@ -98,7 +96,7 @@ def test_bfloat16_decodes_audio_tokens(case):
     assert lm16.dtype == torch.bfloat16
     tokens = list(lm16.generate(*_inputs(case), GreedySampler()))
     reference = case["topk_out_tokens"].tolist()
-    assert len(tokens) >= 12
+    assert len(tokens) >= 2 * len(case["tts_text_token"][0])  # min_len
     assert sum(a == b for a, b in zip(tokens, reference, strict=False)) >= len(reference) // 2
 
 

@@ -84,3 +84,38 @@ def test_build_sampler_follows_options(strategy, kind):
             0.5,
             7,
         )
+
+
+def test_forbidden_id_is_masked_for_ras_like_upstream():
+    logp = _logp([0.6, 0.3, 0.05, 0.05])
+    sampler = RasSampler(top_p=0.8, top_k=25)
+    generator = torch.Generator().manual_seed(4)
+    chosen = [sampler.choose(logp, [], generator, forbidden=0) for _ in range(300)]
+    masked = logp.clone()
+    masked[0] = float("-inf")
+    replay = torch.Generator().manual_seed(4)
+    assert chosen == [sampler.sample(masked, [], replay) for _ in range(300)]
+    assert 0 not in chosen
+
+
+def test_topk_redraws_a_forbidden_id_with_upstreams_draws():
+    """Upstream's ``sampling_ids``: draw from the unmasked top-k, again while the forbidden id comes up."""
+    logp = _logp([0.5, 0.3, 0.15, 0.05])
+    sampler = TopKSampler(3)
+    generator = torch.Generator().manual_seed(9)
+    chosen = [sampler.choose(logp, [], generator, forbidden=0) for _ in range(200)]
+    replay = torch.Generator().manual_seed(9)
+    values, indices = logp.softmax(-1).topk(3)
+    expected = []
+    for _ in range(200):
+        token = 0
+        while token == 0:
+            token = int(indices[torch.multinomial(values, 1, replacement=True, generator=replay)])
+        expected.append(token)
+    assert chosen == expected
+    assert set(chosen) == {1, 2}  # the 4th id never enters: the top-k set is the unmasked one
+
+
+def test_topk_does_not_hang_when_the_forbidden_id_is_all_the_mass():
+    logp = _logp([0.7, 0.2, 0.1])
+    assert TopKSampler(1).choose(logp, [], torch.Generator().manual_seed(0), forbidden=0) == 1

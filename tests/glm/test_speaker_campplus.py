@@ -10,9 +10,10 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from glmtts.engines.glm.make_tiny import write_campplus
 from glmtts.engines.glm.speaker import SpeakerEncoder, kaldi_fbank
 from glmtts.errors import CheckpointError, InvalidAudioError
+
+from .make_tiny import write_campplus
 
 DATA = Path(__file__).resolve().parent / "data"
 

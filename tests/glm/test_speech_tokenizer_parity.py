@@ -14,6 +14,7 @@ from glmtts.engines.glm.speech_tokenizer import SpeechTokenizer  # noqa: E402
 from glmtts.errors import CheckpointError, InvalidAudioError  # noqa: E402
 
 from .conftest import REF_CKPT  # noqa: E402
+from .reference import recorded_case  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +22,12 @@ def tokenizer() -> SpeechTokenizer:
     return SpeechTokenizer.load(REF_CKPT / "speech_tokenizer")
 
 
+_recorded = recorded_case("speech_tokenizer")
+
+
 @pytest.fixture(scope="module")
-def case(ref_case):
-    data = ref_case("speech_tokenizer")
+def case(_recorded):
+    data = dict(_recorded)
     data["audio"] = data["audio_16k_int16"][0].astype(np.float32) / 32768.0
     return data
 

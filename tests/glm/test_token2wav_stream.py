@@ -115,6 +115,34 @@ def test_invalid_tokens_are_dropped_and_misuse_is_an_error(
     assert stream.finish().numel() == 0
 
 
+@pytest.mark.parametrize("short_by", [1, 2])
+def test_prompt_mel_ending_inside_the_last_token_stays_on_the_token_grid(
+    t2w: Token2Wav, prompt: tuple[torch.Tensor, ...], tokens: list[int], short_by: int
+) -> None:
+    """A prompt mel of 2·Tp − k frames: the first block also emits the k frames of the partial prompt
+    token (as upstream's one-shot output does), later blocks do not repeat them."""
+    prompt_tokens, prompt_mel, embedding = prompt
+    short = (prompt_tokens, prompt_mel[:, : 2 * prompt_tokens.shape[1] - short_by], embedding)
+    one_shot = t2w.token2wav(tokens, *short, generator=torch.Generator().manual_seed(1))
+    assert (
+        one_shot.numel() == (t2w.flow.n_frames(prompt_tokens.shape[1] + N_TOKENS) - short[1].shape[1]) * 480
+    )
+    single = t2w.stream(
+        *short, generator=torch.Generator().manual_seed(1), schedule=StreamSchedule.single_block()
+    )
+    single.push(tokens)
+    assert torch.equal(single.finish(), one_shot)
+    chunks = _run(_stream(t2w, short), tokens, 1)
+    first = next(chunk for chunk in chunks if chunk.numel())
+    held = SCHEDULE.crossfade_frames * 480
+    assert first.numel() == SCHEDULE.block_size(0) * SAMPLES_PER_TOKEN + short_by * 480 - held
+    assert torch.cat(chunks).numel() == one_shot.numel()
+    mel = MelExtractor(24000)
+    gap = (mel(one_shot[None]) - mel(torch.cat(chunks)[None])).abs().mean()
+    other = t2w.token2wav(tokens, *short, generator=torch.Generator().manual_seed(2))
+    assert gap < 1.2 * (mel(one_shot[None]) - mel(other[None])).abs().mean()
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"block_tokens": ()}, {"block_tokens": (0,)}, {"lookahead_tokens": -1}, {"crossfade_frames": 20}],

@@ -9,9 +9,10 @@ import pytest
 
 pytest.importorskip("tiktoken")
 
-from glmtts.engines.glm.make_tiny import write_tokenizer
 from glmtts.engines.glm.tokenizer import TextTokenizer, read_rank_table
 from glmtts.errors import CheckpointError
+
+from .make_tiny import write_tokenizer
 
 
 @pytest.fixture(scope="module")

@@ -1,43 +1,58 @@
-"""Small signal helpers: mono mix, resampling, level, content hashes and prompt validation."""
+"""Small signal helpers: channel selection, level, content hashes and prompt validation.
+
+Prompt clips are ``[n]`` (mono) or ``[n, channels]`` float32 arrays. :func:`validate_prompt` is the one
+check a prompt passes before an engine computes voice features; its limits only protect the server (the
+official GLM-TTS code accepts any clip that yields a mel frame and a speech token) and are parameters so
+settings can change them.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from math import gcd
 
 import numpy as np
 
+from glmtts.audio.resample import resample
 from glmtts.errors import InvalidAudioError
 
-#: A prompt must be at least this long (seconds) to carry a speaker identity.
-MIN_PROMPT_S = 1.0
-#: Longer prompts are refused: they only slow feature extraction down (upstream uses 3–10 s).
+__all__ = [
+    "MAX_PROMPT_S",
+    "MIN_PROMPT_S",
+    "SILENCE_DBFS",
+    "audio_content_hash",
+    "first_channel",
+    "resample",
+    "rms_dbfs",
+    "to_mono",
+    "validate_prompt",
+]
+
+#: Shorter clips are refused: below half a second the speaker encoder sees under 50 fbank frames.
+MIN_PROMPT_S = 0.5
+#: Longer clips are refused: they only slow feature extraction and the LLM prompt down (upstream uses 3–10 s).
 MAX_PROMPT_S = 60.0
-#: A clip quieter than this (RMS, dBFS) is treated as silence.
+#: A clip (or its first channel) quieter than this RMS level, in dBFS, is treated as silence.
 SILENCE_DBFS = -60.0
+_ADVICE = "send 3–10 s of clean speech"
+
+
+def _channels(samples: np.ndarray) -> np.ndarray:
+    data = np.asarray(samples, dtype=np.float32)
+    if data.ndim == 1:
+        return data[:, None]
+    if data.ndim != 2:
+        raise InvalidAudioError(f"audio must be [samples] or [samples, channels], got shape {data.shape}")
+    return data
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:
-    """Average channels of a ``[n]`` or ``[n, channels]`` array into mono float32."""
-    data = np.asarray(samples, dtype=np.float32)
-    if data.ndim == 2:
-        data = data.mean(axis=1)
-    elif data.ndim != 1:
-        raise InvalidAudioError(f"audio must be 1-D or 2-D, got shape {data.shape}")
-    return np.ascontiguousarray(data, dtype=np.float32)
+    """Average the channels of a ``[n]`` or ``[n, channels]`` array into mono float32."""
+    return np.ascontiguousarray(_channels(samples).mean(axis=1), dtype=np.float32)
 
 
-def resample(samples: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
-    """Polyphase resampling of mono float32 audio from ``sr_from`` to ``sr_to`` Hz."""
-    if sr_from == sr_to:
-        return np.asarray(samples, dtype=np.float32)
-    if sr_from <= 0 or sr_to <= 0:
-        raise InvalidAudioError(f"invalid sample rates {sr_from} -> {sr_to}")
-    from scipy.signal import resample_poly  # deferred: importing scipy.signal costs ~1 s at start-up
-
-    divisor = gcd(sr_from, sr_to)
-    out = resample_poly(np.asarray(samples, dtype=np.float64), sr_to // divisor, sr_from // divisor)
-    return out.astype(np.float32)
+def first_channel(samples: np.ndarray) -> np.ndarray:
+    """Channel 0 of a ``[n]`` or ``[n, channels]`` array, as contiguous mono float32."""
+    return np.ascontiguousarray(_channels(samples)[:, 0], dtype=np.float32)
 
 
 def rms_dbfs(samples: np.ndarray) -> float:
@@ -52,7 +67,10 @@ def audio_content_hash(samples: np.ndarray, sample_rate: int, prompt_text: str |
     """Stable hex digest of a clip (and optional transcript), used to cache voice features."""
     digest = hashlib.sha256()
     digest.update(str(int(sample_rate)).encode())
-    digest.update(np.ascontiguousarray(samples, dtype=np.float32).tobytes())
+    data = np.ascontiguousarray(samples, dtype=np.float32)
+    if data.ndim == 2:
+        digest.update(f"channels={data.shape[1]}".encode())
+    digest.update(data.tobytes())
     digest.update((prompt_text or "").encode("utf-8"))
     return digest.hexdigest()[:32]
 
@@ -62,16 +80,37 @@ def validate_prompt(
     sample_rate: int,
     min_s: float = MIN_PROMPT_S,
     max_s: float = MAX_PROMPT_S,
+    silence_dbfs: float = SILENCE_DBFS,
 ) -> None:
-    """Raise :class:`InvalidAudioError` if a prompt clip cannot carry a voice."""
-    if samples.size == 0:
-        raise InvalidAudioError("prompt audio is empty (zero samples)")
-    if not np.all(np.isfinite(samples)):
-        raise InvalidAudioError("prompt audio contains NaN or infinite samples")
-    duration_s = samples.size / float(sample_rate)
+    """Raise :class:`InvalidAudioError` if a ``[n]`` / ``[n, channels]`` prompt clip cannot carry a voice.
+
+    Every message says what to send instead.
+    """
+    data = _channels(samples)
+    if sample_rate <= 0:
+        raise InvalidAudioError(f"invalid prompt sample rate {sample_rate} Hz; send a clip with a real rate")
+    if data.size == 0:
+        raise InvalidAudioError(f"prompt audio is empty (zero samples); {_ADVICE}")
+    if not np.all(np.isfinite(data)):
+        raise InvalidAudioError(
+            "prompt audio contains NaN or infinite samples; send finite PCM or float audio"
+        )
+    duration_s = data.shape[0] / float(sample_rate)
     if duration_s < min_s:
-        raise InvalidAudioError(f"prompt audio is {duration_s:.2f} s long; at least {min_s:g} s is needed")
+        raise InvalidAudioError(
+            f"prompt audio is {duration_s:.2f} s long; at least {min_s:g} s is needed ({_ADVICE})"
+        )
     if duration_s > max_s:
-        raise InvalidAudioError(f"prompt audio is {duration_s:.1f} s long; at most {max_s:g} s is accepted")
-    if rms_dbfs(samples) < SILENCE_DBFS:
-        raise InvalidAudioError("prompt audio is silent")
+        raise InvalidAudioError(
+            f"prompt audio is {duration_s:.1f} s long; at most {max_s:g} s is accepted (trim it: {_ADVICE})"
+        )
+    level = rms_dbfs(to_mono(data))
+    if level < silence_dbfs:
+        raise InvalidAudioError(
+            f"prompt audio is silent ({level:.0f} dBFS, below {silence_dbfs:g} dBFS); send a recording of speech"
+        )
+    if data.shape[1] > 1 and rms_dbfs(data[:, 0]) < silence_dbfs:
+        raise InvalidAudioError(
+            "the first channel of the prompt audio is silent; speech tokens are read from channel 0 "
+            "(as upstream GLM-TTS does): send mono audio or put the speech on the first channel"
+        )

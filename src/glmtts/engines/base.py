@@ -103,7 +103,7 @@ class SynthesisOptions:
     use_cache: bool = True
     pronunciations: tuple[tuple[str, str], ...] = ()
     max_chars: int = 20_000
-    stream: bool = False
+    stream: bool = False  # audio while synthesis runs (an engine may then render differently)
     instructions: str | None = None
 
     def __post_init__(self) -> None:

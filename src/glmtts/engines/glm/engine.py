@@ -2,13 +2,20 @@
 
 Build it with ``EngineConfig(name="glm", ckpt_dir=DIR, device=..., dtype=...)``. ``DIR`` is the official
 checkpoint (``huggingface-cli download zai-org/GLM-TTS --local-dir DIR`` plus ``campplus.onnx``) or a tiny
-one from ``python -m glmtts.engines.glm.make_tiny DIR``. ``EngineConfig.extra`` may hold
-``sample_rate`` (only 24000, the HiFT vocoder, is supported), ``voice_cache_size`` (default 32) and
+one from ``python -m tests.glm.make_tiny DIR``. ``EngineConfig.dtype`` is the LLM's precision;
+``EngineConfig.extra`` may hold ``flow_dtype`` / ``hift_dtype`` (default ``"float32"``; the speech
+tokenizer is always float32), ``sample_rate`` (only 24000, the HiFT vocoder, is supported) and
 ``min_token_ratio`` / ``max_token_ratio`` (speech tokens per target text token, upstream 2 and 20).
+:meth:`GlmEngine.info` reports the component dtypes in ``details["dtypes"]``.
+
+``SynthesisOptions.stream`` picks the output path: ``False`` (default) is upstream's one-shot synthesis
+(one flow and one HiFT pass per segment, one chunk per segment); ``True`` streams block by block while the
+LLM decodes (see :mod:`glmtts.engines.glm.synthesis`). Both draw the same speech tokens for a seed.
 
 :meth:`GlmEngine.load` loads every component eagerly (text tokenizer, LLM, speech tokenizer, speaker
 encoder, prompt-mel extractor, flow + vocoder, text frontend). :meth:`GlmEngine.warmup` runs a short
-streamed synthesis with a freshly prepared synthetic voice.
+synthesis with a freshly prepared synthetic voice. :meth:`GlmEngine.prepare_voice` only computes
+features: validating and caching prompt clips is the voice subsystem's job.
 
 Built-in voice: ``default`` exists when the checkpoint directory holds ``default_prompt.wav`` (and
 optionally ``default_prompt.txt`` with its transcript); tiny checkpoints get a synthetic one. The official
@@ -19,6 +26,7 @@ checkpoint directory to get a default voice.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator
@@ -33,6 +41,7 @@ from glmtts.engines.base import (
     Capabilities,
     Engine,
     EngineConfig,
+    EngineInfo,
     ProgressCallback,
     StreamingGranularity,
     SynthesisOptions,
@@ -43,7 +52,6 @@ from glmtts.engines.glm.checkpoint import (
     discover_layout,
     file_bytes,
     resolve_device,
-    resolve_dtype,
 )
 from glmtts.errors import InvalidOptionError, NotReadyError, UnknownVoiceError
 
@@ -59,7 +67,7 @@ SUPPORTED_SAMPLE_RATES = (24000,)
 
 
 class GlmEngine(Engine):
-    """GLM-TTS: LLM speech tokens -> flow DiT mel -> HiFT waveform, streamed block by block."""
+    """GLM-TTS: LLM speech tokens -> flow DiT mel -> HiFT waveform (one-shot, or block by block streamed)."""
 
     name = "glm"
 
@@ -76,6 +84,7 @@ class GlmEngine(Engine):
         self._pipeline: GlmPipeline | None = None
         self._voices: VoiceEncoder | None = None
         self._builtin: Voice | None = None
+        self._dtypes: dict[str, str] | None = None
 
     @property
     def sample_rate(self) -> int:
@@ -85,25 +94,26 @@ class GlmEngine(Engine):
         """Load every component on ``config.device`` in ``config.dtype``."""
         started = time.perf_counter()
         layout = discover_layout(self.config.ckpt_dir)
-        device, dtype = resolve_device(self.config.device), resolve_dtype(self.config.dtype)
+        device = resolve_device(self.config.device)
         _set_threads(self.config.n_threads)
         report = _ProgressReporter(layout, progress)
         from glmtts.engines.glm.pipeline import load_components
 
-        components = load_components(layout, device, dtype, self.config, self._sample_rate, report)
+        components = load_components(layout, device, self.config, self._sample_rate, report)
         self._pipeline, self._voices = components.pipeline, components.voices
+        self._dtypes = dict(components.dtypes)
         self._layout = layout
         self._builtin = None
         _LOGGER.info(
-            "glm engine loaded from %s on %s/%s in %.1f s",
+            "glm engine loaded from %s on %s (%s) in %.1f s",
             layout.root,
             device,
-            dtype,
+            ", ".join(f"{name} {dtype}" for name, dtype in self._dtypes.items()),
             time.perf_counter() - started,
         )
 
     def warmup(self) -> None:
-        """Prepare a synthetic voice and stream a short sentence through every stage."""
+        """Prepare a synthetic voice and synthesize a short sentence through every stage."""
         from glmtts.engines.glm.voice import synthetic_prompt
 
         started = time.perf_counter()
@@ -144,9 +154,10 @@ class GlmEngine(Engine):
                 f"unknown glm voice {name or DEFAULT_VOICE!r} (built-in voices: {available})"
             )
         if self._builtin is None:
-            from glmtts.audio import read_audio
+            from glmtts.audio import read_audio, validate_prompt
 
             samples, rate = read_audio(layout.default_prompt_wav)
+            validate_prompt(samples, rate)
             text_path = layout.default_prompt_text
             text = text_path.read_text(encoding="utf-8").strip() if text_path is not None else None
             prepared = self.prepare_voice(samples, rate, text)
@@ -154,9 +165,11 @@ class GlmEngine(Engine):
         return self._builtin
 
     def prepare_voice(self, samples: np.ndarray, sample_rate: int, prompt_text: str | None = None) -> Voice:
-        """Voice features of a prompt clip, computed once per distinct clip and transcript."""
-        voices = self._require_voices()
-        digest, features = voices.encode(samples, sample_rate, prompt_text)
+        """Voice features of a ``[n]`` or ``[n, channels]`` prompt clip (validated by the caller)."""
+        from glmtts.audio import audio_content_hash
+
+        features = self._require_voices().encode(samples, sample_rate, prompt_text)
+        digest = audio_content_hash(samples, sample_rate, prompt_text)
         return Voice(
             f"glm-{digest[:16]}", self.name, prompt_text, builtin=False, features=features.to_arrays()
         )
@@ -168,7 +181,7 @@ class GlmEngine(Engine):
         options: SynthesisOptions,
         cancel: CancelToken | None = None,
     ) -> Iterator[AudioChunk]:
-        """Yield audio as soon as each block of speech tokens has been turned into sound."""
+        """Yield audio: one chunk per segment, or (``options.stream``) each block as soon as it is sound."""
         from glmtts.engines.glm.voice import VoiceFeatures
 
         pipeline = self._require_pipeline()
@@ -186,18 +199,29 @@ class GlmEngine(Engine):
         return pipeline.stream(text, features, options, cancel)
 
     def release(self) -> int:
-        freed = self._voices.clear() if self._voices is not None else 0
+        freed = 0
+        if self._builtin is not None:
+            freed = sum(array.nbytes for array in self._builtin.features.values())
         self._builtin = None
         return freed
+
+    def info(self) -> EngineInfo:
+        """Base info plus ``details["dtypes"]``: the precision of each component."""
+        from glmtts.engines.glm.pipeline import component_dtypes
+
+        base = super().info()
+        dtypes = self._dtypes if self._dtypes is not None else component_dtypes(self.config)
+        return dataclasses.replace(base, details={**base.details, "dtypes": dict(dtypes)})
 
     def memory_bytes(self) -> dict[str, int]:
         pipeline = self._pipeline
         if pipeline is None:
             return {}
+        synthesizer = pipeline.synthesizer
         return {
-            "llm": _module_bytes(pipeline.lm.model),
-            "flow": _module_bytes(pipeline.token2wav.flow.dit),
-            "vocoder": _module_bytes(pipeline.token2wav.vocoder.model),
+            "llm": _module_bytes(synthesizer.lm.model),
+            "flow": _module_bytes(synthesizer.token2wav.flow.dit),
+            "vocoder": _module_bytes(synthesizer.token2wav.vocoder.model),
         }
 
     def _require_pipeline(self) -> GlmPipeline:

@@ -8,8 +8,8 @@ over the prompt, then one token per step, sampling on the device. The layout and
 * input ``[prompt_text_ids, text_ids, boa, prompt_speech_ids + ats]`` (no BOS), embedded with
   ``embed_tokens``; ``ats`` is only added when both the prompt text and prompt speech are non-empty;
 * ``min_len = int(2 * len(text_ids))`` and ``max_len = int(20 * len(text_ids))`` (target text only);
-* ``log_softmax`` over the full vocabulary; end-of-audio (``<|user|>``) is masked to ``-inf`` below
-  ``min_len`` (upstream's top-k sampler redraws instead, which can loop forever);
+* ``log_softmax`` over the full vocabulary; end-of-audio (``<|user|>``) may not be drawn below ``min_len``
+  (the sampler masks it like upstream's RAS, or redraws it like upstream's top-k: see ``sampling``);
 * generation stops when end-of-audio is drawn (not returned) or after ``max_len`` ids; ids are returned
   minus ``ats`` and out-of-range ids are returned unchanged, as upstream does.
 
@@ -198,9 +198,8 @@ class SpeechTokenLM:
             history: list[int] = []
             for step in range(max_len):
                 logp = self.model.lm_head(hidden).float().log_softmax(dim=-1)[0]
-                if step < min_len:
-                    logp[self.special.eoa] = float("-inf")
-                token = sampler.sample(logp, history, generator)
+                forbidden = self.special.eoa if step < min_len else None
+                token = sampler.choose(logp, history, generator, forbidden)
                 if token == self.special.eoa:
                     return
                 history.append(token)

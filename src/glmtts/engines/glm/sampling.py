@@ -1,8 +1,11 @@
 """Next-token samplers for the speech-token LM, as small strategy objects built from frozen options.
 
-Every sampler takes the log-probabilities of one decoding step (full vocabulary, already masked by the
-caller, e.g. end-of-audio below the minimum length), the ids decoded so far and a ``torch.Generator``, and
-returns one id. Randomness only comes from the generator, so a seed gives the same ids.
+The LM calls :meth:`TokenSampler.choose` once per step with the log-probabilities of the full vocabulary,
+the ids decoded so far, a ``torch.Generator`` and the id that must not be returned at this step
+(end-of-audio below the minimum length). Most samplers mask that id to ``-inf`` and :meth:`~TokenSampler.sample`
+the rest, as upstream's RAS does; upstream's top-k sampler instead redraws while it draws the forbidden id,
+and :class:`TopKSampler` does the same so that a seed gives upstream's ids. Randomness only comes from the
+generator, so a seed gives the same ids.
 
 * :class:`RasSampler` (default) — repetition-aware sampling (VALL-E 2) as upstream: nucleus sampling with
   ``top_p`` and ``top_k``, and when the drawn id already occurs ``>= window * tau`` times in the last
@@ -39,6 +42,19 @@ class TokenSampler(abc.ABC):
     def sample(self, logp: torch.Tensor, history: Sequence[int], generator: torch.Generator | None) -> int:
         """Return the chosen id; ``history`` holds the ids decoded so far in this segment."""
 
+    def choose(
+        self,
+        logp: torch.Tensor,
+        history: Sequence[int],
+        generator: torch.Generator | None,
+        forbidden: int | None = None,
+    ) -> int:
+        """The id for this step, never ``forbidden``: here by masking it to ``-inf`` before :meth:`sample`."""
+        if forbidden is not None:
+            logp = logp.clone()
+            logp[forbidden] = float("-inf")
+        return self.sample(logp, history, generator)
+
 
 class GreedySampler(TokenSampler):
     """Always the most likely id (ties go to the lowest id)."""
@@ -48,17 +64,46 @@ class GreedySampler(TokenSampler):
 
 
 class TopKSampler(TokenSampler):
-    """Draw among the ``k`` most likely ids, proportionally to their probabilities."""
+    """Draw among the ``k`` most likely ids, proportionally to their probabilities.
+
+    A forbidden id is redrawn, as upstream's ``sampling_ids`` does (same draws, so a seed gives upstream's
+    ids). Upstream loops forever when the forbidden id holds (nearly) all of the top-k mass, e.g. with
+    ``k = 1``; after :attr:`MAX_REDRAWS` draws this sampler masks it and draws from the rest instead.
+    """
+
+    MAX_REDRAWS = 1000
 
     def __init__(self, top_k: int, temperature: float = 1.0) -> None:
         self.top_k = top_k
         self.temperature = temperature
 
     def sample(self, logp: torch.Tensor, history: Sequence[int], generator: torch.Generator | None) -> int:
-        import torch
+        values, indices = self._top(logp)
+        return self._draw(values, indices, generator)
 
+    def choose(
+        self,
+        logp: torch.Tensor,
+        history: Sequence[int],
+        generator: torch.Generator | None,
+        forbidden: int | None = None,
+    ) -> int:
+        values, indices = self._top(logp)
+        for _ in range(self.MAX_REDRAWS if forbidden is not None else 1):
+            token = self._draw(values, indices, generator)
+            if token != forbidden:
+                return token
+        return super().choose(logp, history, generator, forbidden)
+
+    def _top(self, logp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         probs = _apply_temperature(logp, self.temperature).softmax(dim=-1)
         values, indices = probs.topk(min(self.top_k, probs.numel()))
+        return values, indices
+
+    @staticmethod
+    def _draw(values: torch.Tensor, indices: torch.Tensor, generator: torch.Generator | None) -> int:
+        import torch
+
         pick = torch.multinomial(values, 1, replacement=True, generator=generator)
         return int(indices[pick].item())
 

@@ -1,10 +1,11 @@
 """Speech tokens → 24 kHz waveform: the flow DiT followed by the HiFT vocoder.
 
 :meth:`Token2Wav.token2wav` is upstream's one-shot ``token2wav_with_cache`` (same random draws in the same
-order, so a generator seeded like upstream's ``set_seed`` reproduces its audio). :meth:`Token2Wav.stream`
-returns a :class:`~glmtts.engines.glm.token2wav_stream.Token2WavStream` that turns tokens into audio block by
-block while the LLM is still decoding. A stream built with ``StreamSchedule.single_block()`` and drained
-gives exactly :meth:`token2wav`'s samples.
+order, so a generator seeded like upstream's ``set_seed`` reproduces its audio); it makes every
+non-streamed output. :meth:`Token2Wav.stream` returns a
+:class:`~glmtts.engines.glm.token2wav_stream.Token2WavStream` that turns tokens into audio block by block
+while the LLM is still decoding (streamed requests only). A stream built with
+``StreamSchedule.single_block()`` and drained gives exactly :meth:`token2wav`'s samples.
 
 Usage::
 
@@ -83,11 +84,17 @@ class Token2Wav:
 
     @classmethod
     def from_checkpoint(
-        cls, ckpt_dir: Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+        cls,
+        ckpt_dir: Path,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        vocoder_dtype: torch.dtype | None = None,
     ) -> Token2Wav:
-        """Load ``ckpt_dir/flow/{flow.pt,config.yaml}`` and ``ckpt_dir/hift/hift.pt``."""
+        """Load ``ckpt_dir/flow/{flow.pt,config.yaml}`` in ``dtype`` and ``ckpt_dir/hift/hift.pt`` in
+        ``vocoder_dtype`` (default: ``dtype``)."""
         flow = FlowModel.from_dir(Path(ckpt_dir) / "flow", device=device, dtype=dtype)
-        vocoder = HiFTVocoder.from_file(Path(ckpt_dir) / "hift" / "hift.pt", device=device, dtype=dtype)
+        hift_path = Path(ckpt_dir) / "hift" / "hift.pt"
+        vocoder = HiFTVocoder.from_file(hift_path, device=device, dtype=vocoder_dtype or dtype)
         return cls(flow, vocoder)
 
     def prepare_prompt(

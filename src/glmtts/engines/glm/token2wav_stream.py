@@ -17,8 +17,10 @@ Per block:
    the next call's audio for the same frames.
 
 Emitted audio is never revised. ``finish()`` flushes the rest. With :meth:`StreamSchedule.single_block`
-a drained stream equals :meth:`Token2Wav.token2wav` sample for sample; with any schedule, draining the
-stream is *the* non-streaming output (callers should produce non-streaming audio this way).
+a drained stream equals :meth:`Token2Wav.token2wav` sample for sample. With the block schedule the audio
+is *not* the one-shot output (each block sees only 8 tokens of right context, draws its own flow noise,
+and is vocoded separately, cross-faded over 5 frames): it serves streamed requests, where the first audio
+matters more; non-streamed output comes from :meth:`Token2Wav.token2wav`.
 """
 
 from __future__ import annotations
@@ -95,7 +97,12 @@ class Token2WavStream:
     ) -> None:
         self._t2w = token2wav
         self._prompt_tokens = prompt_tokens
-        self._prompt_mel = prompt_mel
+        # A prompt mel of floor(50·d) frames ends 1–2 frames short of its ceil(25·d) tokens. The flow then
+        # generates those frames in front of the first block (kept, as upstream's one-shot output has them)
+        # and in front of every later block (dropped: already emitted). A prompt mel longer than two
+        # frames per token is cut to that, so blocks stay on the token grid.
+        self._prompt_mel = prompt_mel[:, : 2 * prompt_tokens.shape[1]]
+        self._lead_frames = 2 * prompt_tokens.shape[1] - self._prompt_mel.shape[1]
         self._speaker = speaker
         self._generator = generator
         self.schedule = schedule
@@ -165,14 +172,16 @@ class Token2WavStream:
         mel = self._t2w.flow.inference(
             block, prompt_tokens, prompt_mel, self._speaker, generator=self._generator
         )
-        keep = mel.shape[2] if final else min(2 * size, mel.shape[2])
-        mel = mel[:, :, :keep]
+        lead, body = mel[:, :, : self._lead_frames], mel[:, :, self._lead_frames :]
+        body = body if final else body[:, :, : 2 * size]
         self._final_tokens = (self._final_tokens + self._pending[:size])[
             -max(self.schedule.context_tokens, 1) :
         ]
         history = max(2 * self.schedule.context_tokens, 1)
-        self._final_mel = torch.cat([self._final_mel, mel.transpose(1, 2)], dim=1)[:, -history:]
+        self._final_mel = torch.cat([self._final_mel, body.transpose(1, 2)], dim=1)[:, -history:]
         del self._pending[:size]
+        if self._n_blocks == 0:
+            body = torch.cat([lead, body], dim=2)
         self._n_blocks += 1
         _LOGGER.debug(
             "flow block %d: %d tokens (+%d ahead, %d context) -> %d frames",
@@ -180,9 +189,9 @@ class Token2WavStream:
             size,
             lookahead,
             n_context,
-            keep,
+            body.shape[2],
         )
-        return mel
+        return body
 
     def _vocode(self, mel: torch.Tensor) -> torch.Tensor:
         """Vocode new frames behind the context; return audio that is now final (CPU float32)."""

@@ -1,33 +1,32 @@
 """Voice features of the GLM-TTS engine: what a prompt clip contributes to every synthesis with its voice.
 
-A prompt clip and its transcript become :class:`VoiceFeatures` once per distinct clip (content hash):
+A prompt clip (``[n]`` or ``[n, channels]``, any rate) and its transcript become :class:`VoiceFeatures`,
+computed as upstream's ``TTSFrontEnd`` does (resampling: :func:`glmtts.audio.resample`, the windowed sinc
+of torchaudio's ``Resample``):
 
-* ``prompt_text_ids`` — text tokens of ``normalize(transcript) + " "`` (upstream's prompt-text form);
-* ``speech_tokens`` — speech tokens of the clip at 16 kHz (25 per second);
-* ``mel`` — the flow's prompt mel ``[frames, 80]`` at the output sample rate (50 frames per second);
-  tokens and mel are trimmed to exactly 2 frames per token (upstream keeps a partial last token, which
-  shifts the flow's prompt/target boundary by a frame);
-* ``embedding`` — the 192-d CAMPPlus speaker embedding.
+* ``prompt_text_ids`` — text tokens of ``normalize(transcript) + " "``; an empty transcript normalizes to
+  ``"."`` as upstream's, so the LLM always gets the prompt speech too (offset by ``ats``);
+* ``speech_tokens`` — speech tokens of **channel 0** resampled to 16 kHz, all ``ceil(25·d)`` of them;
+* ``mel`` — the flow's prompt mel ``[frames, 80]`` of the channel mean resampled to the output rate, all
+  ``floor(50·d)`` frames: usually 1–2 fewer than 2 per token, and the flow then also outputs the frames
+  of the partial last prompt token, as upstream's does;
+* ``embedding`` — the 192-d CAMPPlus speaker embedding of the channel mean resampled to 16 kHz.
 
 They travel as plain numpy arrays in :attr:`glmtts.engines.base.Voice.features`, so the serving layer can
 persist a voice with ``numpy.savez`` and reload it without executing code.
-
-Without a transcript the LLM gets neither prompt text nor prompt speech tokens (upstream would offset the
-speech tokens only when both exist, feeding raw codes as text ids otherwise); the flow still conditions on
-the clip's tokens, mel and embedding, so the voice is kept.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from glmtts.audio import audio_content_hash, resample, to_mono, validate_prompt
+from glmtts.audio.resample import resample
+from glmtts.audio.signal import first_channel, to_mono
 from glmtts.errors import InvalidAudioError, UnknownVoiceError
 
 if TYPE_CHECKING:
@@ -39,6 +38,8 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 TOKENIZER_RATE = 16000
+#: Upstream's normalization of an empty transcript (``ensure_proper_ending("")``).
+EMPTY_PROMPT_TEXT = "."
 _FEATURE_KEYS = ("prompt_text_ids", "speech_tokens", "mel", "embedding", "mel_sample_rate")
 
 
@@ -84,13 +85,28 @@ class VoiceFeatures:
             raise UnknownVoiceError(
                 f"voice was prepared for {features.mel_sample_rate} Hz output, the engine runs at {sample_rate} Hz"
             )
-        if features.speech_tokens.size == 0:
-            raise UnknownVoiceError("voice features hold no speech tokens; prepare the voice again")
+        if features.speech_tokens.size == 0 or features.mel.shape[0] == 0:
+            raise UnknownVoiceError(
+                "voice features hold no speech tokens or mel frames; prepare the voice again"
+            )
         return features
 
 
+def prompt_text_ids(tokenizer: TextTokenizer, normalized: str) -> list[int]:
+    """Text ids of the LLM prompt text: ``normalized + " "``, with ``"."`` for an empty transcript.
+
+    Upstream's ``text_normalize("")`` ends in ``ensure_proper_ending``, which turns ``""`` into ``"."``, so a
+    voice without a transcript still has prompt text, and the LLM still gets its prompt speech tokens.
+    """
+    return tokenizer.encode((normalized or EMPTY_PROMPT_TEXT) + " ")
+
+
 class VoiceEncoder:
-    """Turns prompt clips into :class:`VoiceFeatures`, computing each distinct clip only once (LRU)."""
+    """Turns a prompt clip and its transcript into :class:`VoiceFeatures` the way upstream's frontend does.
+
+    Validation (length, level) and caching belong to the voice subsystem above the engine; this class only
+    computes features.
+    """
 
     def __init__(
         self,
@@ -99,59 +115,43 @@ class VoiceEncoder:
         speaker_encoder: SpeakerEncoder,
         mel_extractor: MelExtractor,
         normalize_text: Callable[[str], str],
-        cache_size: int = 32,
     ) -> None:
         self.text_tokenizer = text_tokenizer
         self.speech_tokenizer = speech_tokenizer
         self.speaker_encoder = speaker_encoder
         self.mel_extractor = mel_extractor
         self.normalize_text = normalize_text
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, VoiceFeatures] = OrderedDict()
 
     @property
     def sample_rate(self) -> int:
         return int(self.mel_extractor.sample_rate)
 
-    def encode(
-        self, samples: np.ndarray, sample_rate: int, prompt_text: str | None
-    ) -> tuple[str, VoiceFeatures]:
-        """Features of a prompt clip (mono or ``[n, channels]`` float) and the clip's content hash.
+    def encode(self, samples: np.ndarray, sample_rate: int, prompt_text: str | None) -> VoiceFeatures:
+        """Features of a ``[n]`` or ``[n, channels]`` float clip (any sample rate) and its transcript.
 
         Raises:
-            InvalidAudioError: empty, non-finite, shorter than 1 s, longer than 60 s, or silent audio.
+            InvalidAudioError: a clip that is not 1-D/2-D, is empty, or has a non-positive sample rate.
         """
-        clip = to_mono(samples)
-        if sample_rate <= 0:
-            raise InvalidAudioError(f"invalid prompt sample rate {sample_rate}")
-        validate_prompt(clip, sample_rate)
-        digest = audio_content_hash(clip, sample_rate, prompt_text)
-        cached = self._cache.get(digest)
-        if cached is None:
-            cached = self._compute(clip, sample_rate, prompt_text or "")
-            self._cache[digest] = cached
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        self._cache.move_to_end(digest)
-        return digest, cached
-
-    def _compute(self, clip: np.ndarray, sample_rate: int, prompt_text: str) -> VoiceFeatures:
         import torch
 
-        clip_16k = resample(clip, sample_rate, TOKENIZER_RATE)
-        speech_tokens = self.speech_tokenizer.tokenize(clip_16k)
-        embedding = self.speaker_encoder.embed(clip_16k)
-        clip_out = resample(clip, sample_rate, self.sample_rate)
+        clip = np.asarray(samples, dtype=np.float32)
+        if clip.ndim not in (1, 2) or clip.size == 0 or sample_rate <= 0:
+            raise InvalidAudioError(
+                f"prompt audio must be a non-empty [samples] or [samples, channels] array with a positive "
+                f"sample rate, got shape {clip.shape} at {sample_rate} Hz"
+            )
+        mono = to_mono(clip)
+        speech_tokens = self.speech_tokenizer.tokenize(
+            resample(first_channel(clip), sample_rate, TOKENIZER_RATE)
+        )
+        embedding = self.speaker_encoder.embed(resample(mono, sample_rate, TOKENIZER_RATE))
+        clip_out = resample(mono, sample_rate, self.sample_rate)
         mel = self.mel_extractor(torch.from_numpy(clip_out)[None])[0].float().cpu().numpy()
-        # The tokenizer pads to whole tokens (640 samples), the mel counts whole frames (hop 480): keep
-        # exactly 2 frames per token so the flow's prompt/target boundary falls on a token boundary.
-        n_tokens = min(len(speech_tokens), mel.shape[0] // 2)
-        speech_tokens, mel = speech_tokens[:n_tokens], mel[: 2 * n_tokens]
-        normalized = self.normalize_text(prompt_text) if prompt_text.strip() else ""
-        text_ids = self.text_tokenizer.encode(normalized + " ") if normalized else []
+        normalized = self.normalize_text(prompt_text) if prompt_text and prompt_text.strip() else ""
+        text_ids = prompt_text_ids(self.text_tokenizer, normalized)
         _LOGGER.info(
             "prepared voice features: %.2f s clip, %d speech tokens, %d mel frames, %d prompt text tokens",
-            clip.size / sample_rate,
+            clip.shape[0] / sample_rate,
             len(speech_tokens),
             mel.shape[0],
             len(text_ids),
@@ -163,12 +163,6 @@ class VoiceEncoder:
             embedding=embedding,
             mel_sample_rate=self.sample_rate,
         )
-
-    def clear(self) -> int:
-        """Drop cached features; return the bytes freed."""
-        freed = sum(sum(a.nbytes for a in f.to_arrays().values()) for f in self._cache.values())
-        self._cache.clear()
-        return freed
 
 
 def synthetic_prompt(sample_rate: int = 24000, duration_s: float = 2.0) -> np.ndarray:

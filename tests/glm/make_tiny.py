@@ -1,6 +1,6 @@
 """Write a seeded tiny random-weight GLM-TTS checkpoint in the official layout (tests and demos).
 
-``python -m glmtts.engines.glm.make_tiny DIR [--seed N]`` writes, in about a second::
+``python -m tests.glm.make_tiny DIR [--seed N]`` writes, in about a second::
 
     DIR/llm/{config.json, generation_config.json, model.safetensors}   Llama, vocab 2048, hidden 64
     DIR/vq32k-phoneme-tokenizer/{tokenizer.model, tokenizer_config.json}
@@ -260,7 +260,7 @@ def write_default_prompt(directory: Path) -> None:
     (directory / "default_prompt.txt").write_text("这是一个测试。\n", encoding="utf-8")
 
 
-_FLOW_YAML = """# Tiny GLM-TTS flow config in the official HyperPyYAML form (written by glmtts make_tiny).
+_FLOW_YAML = """# Tiny GLM-TTS flow config in the official HyperPyYAML form (written by tests/glm/make_tiny.py).
 flow: !new:flow.flow.Flow
     speech_token_dim: 64
     vocab_size: 1024
@@ -356,10 +356,8 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI entry point: ``python -m glmtts.engines.glm.make_tiny DIR [--seed N]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m glmtts.engines.glm.make_tiny", description=__doc__.split("\n")[0]
-    )
+    """CLI entry point: ``python -m tests.glm.make_tiny DIR [--seed N]``."""
+    parser = argparse.ArgumentParser(prog="python -m tests.glm.make_tiny", description=__doc__.split("\n")[0])
     parser.add_argument("directory", type=Path, help="output directory (created if missing)")
     parser.add_argument("--seed", type=int, default=1234, help="random seed (default 1234)")
     args = parser.parse_args(argv)
