@@ -45,36 +45,38 @@ def write_input(path: Path, n_items: int) -> None:
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
 
 
-def time_direct(engine, n_items: int) -> float:  # type: ignore[no-untyped-def]
+def time_direct(runtime, n_items: int) -> float:  # type: ignore[no-untyped-def]
+    """The same synthesis as the job's items, called on the model thread without the job machinery."""
     from glmtts.audio import read_audio
     from glmtts.engines.base import SynthesisOptions
 
-    started = time.perf_counter()
     samples, sample_rate = read_audio(PROMPT)
-    voice = engine.prepare_voice(samples, sample_rate, PROMPT_TEXT)
-    for text in texts(n_items):
-        engine.synthesize(text, voice, SynthesisOptions(seed=42))
+
+    def run(engine):  # type: ignore[no-untyped-def]
+        voice = engine.prepare_voice(samples, sample_rate, PROMPT_TEXT)
+        for text in texts(n_items):
+            engine.synthesize(text, voice, SynthesisOptions(seed=42))
+
+    started = time.perf_counter()
+    runtime.service.call(run).result()
     return time.perf_counter() - started
 
 
-def time_job(engine, n_items: int, workdir: Path, run_id: str) -> float:  # type: ignore[no-untyped-def]
-    from glmtts.jobs.layout import JobLayout, JobOptions
+def time_job(runtime, n_items: int, workdir: Path, run_id: str) -> float:  # type: ignore[no-untyped-def]
+    from glmtts.jobs.layout import JobLayout
     from glmtts.jobs.local import open_local_job, run_local_job
     from glmtts.jobs.store import JobStore
-    from glmtts.jobs.text_info import frontend_describer
 
-    describe = frontend_describer()
-    describe("warm up the text frontend.", False)
     source = workdir / f"{run_id}.jsonl"
     write_input(source, n_items)
     layout = JobLayout.for_local(workdir / "out")
     started = time.perf_counter()
     with JobStore(layout.db_path) as store:
         opened = open_local_job(
-            store, layout, run_id, source.read_bytes(), roots=[REPO_ROOT], options=JobOptions()
+            store, layout, run_id, source.read_bytes(), runtime.service, roots=[REPO_ROOT]
         )
         job = run_local_job(
-            store, engine, opened.job.job_id, archive_path=layout.archive_path(run_id), describe_text=describe
+            store, runtime.service, opened.job.job_id, archive_path=layout.archive_path(run_id)
         )
     elapsed = time.perf_counter() - started
     if job.n_done != n_items:
@@ -147,17 +149,17 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(REPO_ROOT))
     os.environ["FAKE_ENGINE_DELAY_S"] = str(args.delay_s)
-    from glmtts.jobs.local import load_engine
+    from glmtts.synthesis import engine_config, open_runtime
 
     load_started = time.perf_counter()
-    engine = load_engine(args.engine, engine_class=args.engine_class)
+    runtime = open_runtime(engine_config(args.engine, engine_class=args.engine_class))
     load_s = time.perf_counter() - load_started
-    engine.warmup()
+    runtime.service.call(lambda engine: engine.warmup()).result()
     print(f"engine={args.engine} items={args.n} engine_load_s={load_s:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="glmtts-bench-batch-") as tmp:
         workdir = Path(tmp)
         if not args.skip_throughput:
-            report_throughput(engine, args.n, workdir)
+            report_throughput(runtime, args.n, workdir)
         if not args.skip_restart:
             restart_s = time_restart(args, workdir, args.kill_after)
             print(
@@ -165,10 +167,10 @@ def main() -> None:
             )
 
 
-def report_throughput(engine, n_items: int, workdir: Path) -> None:  # type: ignore[no-untyped-def]
-    direct_s = time_direct(engine, n_items)
-    job_s = time_job(engine, n_items, workdir, "run1")
-    direct_again_s = time_direct(engine, n_items)
+def report_throughput(runtime, n_items: int, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    direct_s = time_direct(runtime, n_items)
+    job_s = time_job(runtime, n_items, workdir, "run1")
+    direct_again_s = time_direct(runtime, n_items)
     direct_mean_s = (direct_s + direct_again_s) / 2
     overhead = job_s / direct_mean_s - 1.0
     print(f"{'':24}{'seconds':>10}{'items/min':>12}")

@@ -77,9 +77,7 @@ def test_30_items_with_3_broken_end_with_27_outputs_and_3_failures(
 def test_transient_errors_are_retried_and_bounded(tmp_path, job_root, runtime: Runtime):
     records = [item("a", "FLAKY once."), item("b", "ALWAYS_ENGINE_ERROR here."), item("c", "fine.")]
     store, _ = _make_job(tmp_path, job_root, records)
-    runner = JobRunner(
-        store, runtime.service, RunnerSettings(max_attempts=3, retry_backoff_s=0.0)
-    )
+    runner = JobRunner(store, runtime.service, RunnerSettings(max_attempts=3, retry_backoff_s=0.0))
     runner.run("job1")
     by_uttid = {i.uttid: i for i in store.items("job1")}
     assert by_uttid["a"].state is ItemState.DONE and by_uttid["a"].attempts == 2
@@ -98,7 +96,12 @@ def test_builtin_voice_items_and_unknown_voice(tmp_path, job_root, runtime: Runt
     store = JobStore(tmp_path / "jobs.sqlite3")
     checks = ServiceLineChecks(runtime.service)
     batch = parse_batch_input(jsonl_bytes(records), PromptResolver([job_root], MAX_PROMPT_BYTES), checks)
-    assert [i.error.error_type if i.error else None for i in batch.items] == [None, "unknown_voice", None, None]
+    assert [i.error.error_type if i.error else None for i in batch.items] == [
+        None,
+        "unknown_voice",
+        None,
+        None,
+    ]
     store_job(store, "j", batch, root=job_root, out_dir=tmp_path / "o", options={"seed": 1})
     job = JobRunner(store, runtime.service).run("j")
     assert (job.n_done, job.n_failed) == (3, 1)

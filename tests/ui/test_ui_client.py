@@ -91,7 +91,7 @@ def test_synthesize_needs_only_the_text(client: Client) -> None:
     info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/synthesize"]
     defaults = {p["parameter_name"]: p["parameter_has_default"] for p in info["parameters"]}
     assert defaults["prompt_clip"] and defaults["prompt_text"] and all(defaults.values()), defaults
-    _stream, playback, download, _timings = client.predict("Only text.", api_name="/synthesize")
+    _stream, _playback, download, _timings = client.predict("Only text.", api_name="/synthesize")
     samples, sample_rate = decode_file(download)
     assert sample_rate == SAMPLE_RATE and samples.size > 0.2 * sample_rate and level_dbfs(samples) > -25
 

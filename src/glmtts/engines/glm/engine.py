@@ -6,7 +6,7 @@ one from ``python -m tests.glm.make_tiny DIR``. ``EngineConfig.dtype`` is the LL
 ``EngineConfig.extra`` may hold ``flow_dtype`` / ``hift_dtype`` (default ``"float32"``; the speech
 tokenizer is always float32), ``sample_rate`` (only 24000, the HiFT vocoder, is supported) and
 ``min_token_ratio`` / ``max_token_ratio`` (speech tokens per target text token, upstream 2 and 20).
-:meth:`GlmEngine.info` reports the component dtypes in ``details["dtypes"]``.
+:meth:`GlmEngine.details` reports the component dtypes in ``details["dtypes"]``.
 
 ``SynthesisOptions.stream`` picks the output path: ``False`` (default) is upstream's one-shot synthesis
 (one flow and one HiFT pass per segment, one chunk per segment); ``True`` streams block by block while the
@@ -26,7 +26,6 @@ checkpoint directory to get a default voice.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Iterator
@@ -41,7 +40,6 @@ from glmtts.engines.base import (
     Capabilities,
     Engine,
     EngineConfig,
-    EngineInfo,
     ProgressCallback,
     StreamingGranularity,
     SynthesisOptions,
@@ -205,13 +203,12 @@ class GlmEngine(Engine):
         self._builtin = None
         return freed
 
-    def info(self) -> EngineInfo:
-        """Base info plus ``details["dtypes"]``: the precision of each component."""
+    def details(self) -> dict[str, Any]:
+        """``dtypes``: the precision of each component (llm, speech_tokenizer, flow, hift)."""
         from glmtts.engines.glm.pipeline import component_dtypes
 
-        base = super().info()
         dtypes = self._dtypes if self._dtypes is not None else component_dtypes(self.config)
-        return dataclasses.replace(base, details={**base.details, "dtypes": dict(dtypes)})
+        return {"dtypes": dict(dtypes)}
 
     def memory_bytes(self) -> dict[str, int]:
         pipeline = self._pipeline
