@@ -1,6 +1,6 @@
 """Audio in and out: decoding, the one encoder registry, chunks, resampling and prompt checks."""
 
-from glmtts.audio.chunk import AudioChunk
+from glmtts.audio.chunk import AudioChunk, CaptionSegment, CaptionWord
 from glmtts.audio.decode import read_audio, read_audio_bytes
 from glmtts.audio.encode import (
     StreamEncoder,
@@ -18,6 +18,8 @@ from glmtts.audio.signal import audio_content_hash, resample, rms_dbfs, to_mono,
 __all__ = [
     "AudioChunk",
     "AudioFormat",
+    "CaptionSegment",
+    "CaptionWord",
     "StreamEncoder",
     "audio_content_hash",
     "encode_audio",
