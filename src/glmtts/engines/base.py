@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SEED",
+    "STEP_PENDING",
     "AudioChunk",
+    "BatchLimits",
     "CancelToken",
     "Capabilities",
     "Engine",
@@ -43,8 +45,10 @@ __all__ = [
     "EngineInfo",
     "SamplingOptions",
     "StreamingGranularity",
+    "StepPending",
     "SynthesisOptions",
     "Voice",
+    "drive_steps",
 ]
 
 #: The seed a request gets when it names none (settings and flags override it; this is the one literal).
@@ -186,6 +190,48 @@ class Capabilities:
         return data
 
 
+class StepPending:
+    """The marker a batching engine's :meth:`Engine.stream_steps` yields while its sequence is parked.
+
+    A parked sequence waits for the engine's next batched step (:meth:`Engine.run_step`); whoever drives
+    the generators (the model worker's scheduler loop, or :func:`drive_steps` for a single request) calls
+    ``run_step()`` once every live sequence is parked or finished, then resumes them.
+    """
+
+    _instance: ClassVar[StepPending | None] = None
+
+    def __new__(cls) -> StepPending:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "STEP_PENDING"
+
+
+#: The one :class:`StepPending` instance.
+STEP_PENDING = StepPending()
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """How much a batching engine runs in one step; the KV cache is preallocated to ``kv_capacity_tokens``.
+
+    ``max_sequences``: sequences decoded together in one step (1 reproduces serial output exactly).
+    ``token_budget``: tokens one step may process (one per decoding sequence plus prefill chunks, so a long
+    prefill is split over several steps). ``kv_capacity_tokens``: total KV-cache positions over all
+    sequences; a sequence that cannot get its positions waits for others to leave.
+    """
+
+    max_sequences: int = 1
+    token_budget: int = 2048
+    kv_capacity_tokens: int = 16_384
+
+    def __post_init__(self) -> None:
+        if self.max_sequences < 1 or self.token_budget < 1 or self.kv_capacity_tokens < 1:
+            raise InvalidOptionError("batch limits must be positive")
+
+
 @dataclass(frozen=True)
 class EngineInfo:
     name: str
@@ -264,6 +310,30 @@ class Engine(abc.ABC):
         cancel: CancelToken | None = None,
     ) -> Iterator[AudioChunk]:
         """Synthesize ``text`` and yield audio chunks as they are produced."""
+
+    # -- batching (engines whose capabilities say ``batching=True``) ---------------------------------
+    def stream_steps(
+        self,
+        text: str,
+        voice: Voice,
+        options: SynthesisOptions,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[AudioChunk | StepPending]:
+        """The cooperative form of :meth:`stream`: yields :data:`STEP_PENDING` while parked on a batched step.
+
+        Many such generators are driven together by one thread: when every live one is parked, the driver
+        calls :meth:`run_step`, which runs their pending work (prefill, one decode step, ready vocoder work)
+        as one batch. Closing a generator (``close()``, on cancel or timeout) releases its sequence's slot
+        without disturbing the others. Engines without batching never park: this is :meth:`stream`.
+        """
+        yield from self.stream(text, voice, options, cancel)
+
+    def run_step(self) -> None:  # noqa: B027 - optional hook
+        """Run one batched step for every parked sequence (no-op for engines without batching)."""
+
+    def batch_limits(self) -> BatchLimits:
+        """The per-step limits of a batching engine (``max_sequences=1`` for engines without batching)."""
+        return BatchLimits()
 
     def release(self) -> int:
         """Free caches that can be rebuilt; return the number of bytes freed (best effort)."""
@@ -344,3 +414,16 @@ class Engine(abc.ABC):
         if not chunks:
             return np.zeros(0, dtype=np.float32)
         return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def drive_steps(engine: Engine, steps: Iterator[AudioChunk | StepPending]) -> Iterator[AudioChunk]:
+    """Run one cooperative generator alone: call ``engine.run_step()`` whenever it parks.
+
+    A batching engine's :meth:`Engine.stream` is this over its :meth:`Engine.stream_steps`, so a request
+    run alone and the same request in a batch of one take the same path.
+    """
+    for item in steps:
+        if isinstance(item, StepPending):
+            engine.run_step()
+        else:
+            yield item
