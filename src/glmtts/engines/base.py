@@ -60,6 +60,8 @@ SPEED_LIMITS = (0.25, 4.0)
 ProgressCallback = Callable[[str, int, int], None]
 
 SAMPLING_STRATEGIES = ("ras", "topk", "topp", "greedy")
+#: Caption timing levels (:attr:`SynthesisOptions.timestamps`); audio never depends on the level.
+TIMESTAMP_LEVELS = ("none", "segment", "word")
 
 
 @dataclass(frozen=True)
@@ -109,12 +111,15 @@ class SynthesisOptions:
     max_chars: int = 20_000
     stream: bool = False  # audio while synthesis runs (an engine may then render differently)
     instructions: str | None = None
+    timestamps: str = "segment"  # caption timing on the chunks: "none" | "segment" | "word"
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise InvalidOptionError("seed must be an integer in [0, 2**32)")
         if not SPEED_LIMITS[0] <= self.speed <= SPEED_LIMITS[1]:
             raise InvalidOptionError(f"speed must be in [{SPEED_LIMITS[0]}, {SPEED_LIMITS[1]}]")
+        if self.timestamps not in TIMESTAMP_LEVELS:
+            raise InvalidOptionError(f"timestamps must be one of {', '.join(TIMESTAMP_LEVELS)}")
 
     def replace(self, **changes: Any) -> SynthesisOptions:
         """Return a copy with some fields changed (validated again)."""
@@ -168,6 +173,8 @@ class Capabilities:
     can produce (the first is the default). ``batching``: it can synthesize several requests at once.
     ``prompt_seconds``: the prompt clip lengths it is made for. ``uses_transcript``: a prompt's
     transcript changes the result. ``instructions``: it follows OpenAI's free-text ``instructions``.
+    ``word_timestamps``: its chunks carry word timings (characters for Chinese) when asked; every engine
+    carries segment timings (:class:`~glmtts.audio.chunk.CaptionSegment`).
     """
 
     sampling: bool = False
@@ -180,6 +187,7 @@ class Capabilities:
     prompt_seconds: tuple[float, float] = (MIN_PROMPT_S, MAX_PROMPT_S)
     uses_transcript: bool = False
     instructions: bool = False
+    word_timestamps: bool = False
 
     def supports_speed(self, speed: float) -> bool:
         return self.speed_range[0] <= speed <= self.speed_range[1]
