@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from glmtts.audio import AudioChunk, AudioFormat, StreamEncoder, encode_chunks, write_chunks
+from glmtts.audio import (
+    AudioChunk,
+    AudioFormat,
+    CaptionSegment,
+    StreamEncoder,
+    encode_chunks,
+    write_chunks,
+)
 from glmtts.synthesis.bridge import ChunkStream
 
 
@@ -50,10 +57,18 @@ SynthesisEvent = AudioChunk | Summary
 
 @dataclass(frozen=True)
 class Synthesis:
-    """A finished request: its chunks and summary."""
+    """A finished request: its chunks and summary, the caption timing level its chunks carry and the
+    warnings about how the request was served (e.g. word timestamps that fell back to segments)."""
 
     chunks: tuple[AudioChunk, ...] = field(repr=False)
     summary: Summary
+    timestamps: str = "none"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def captions(self) -> tuple[CaptionSegment, ...]:
+        """Every caption segment of the utterance, in order."""
+        return tuple(segment for chunk in self.chunks for segment in chunk.captions)
 
     @property
     def sample_rate(self) -> int:
@@ -100,12 +115,17 @@ class SynthesisStream:
 
     Errors raised before the first chunk (bad text, an unknown phoneme…) surface on the first iteration,
     so callers can still answer with a 4xx. :meth:`cancel` (e.g. on client disconnect) stops the
-    synthesis at its next chunk; leaving an iteration early cancels too.
+    synthesis at its next chunk; leaving an iteration early cancels too. ``timestamps`` is the caption
+    timing level the chunks carry; ``warnings`` say how the request was served differently than asked.
     """
 
-    def __init__(self, events: ChunkStream[Any]) -> None:
+    def __init__(
+        self, events: ChunkStream[Any], timestamps: str = "none", warnings: tuple[str, ...] = ()
+    ) -> None:
         self._events = events
         self.summary: Summary | None = None
+        self.timestamps = timestamps
+        self.warnings = warnings
 
     def cancel(self) -> None:
         self._events.cancel()
@@ -155,10 +175,10 @@ class SynthesisStream:
         """Drain the stream (blocking)."""
         chunks = tuple(self.chunks())
         assert self.summary is not None
-        return Synthesis(chunks, self.summary)
+        return Synthesis(chunks, self.summary, self.timestamps, self.warnings)
 
     async def acollect(self) -> Synthesis:
         """Drain the stream without blocking the event loop."""
         chunks = tuple([event async for event in self if isinstance(event, AudioChunk)])
         assert self.summary is not None
-        return Synthesis(chunks, self.summary)
+        return Synthesis(chunks, self.summary, self.timestamps, self.warnings)
