@@ -95,6 +95,14 @@ class Synthesis:
         return Path(path)
 
 
+@dataclass(frozen=True)
+class EncodedPiece:
+    """Encoded bytes and the caption segments whose audio ended in the chunk that produced them."""
+
+    data: bytes
+    captions: tuple[CaptionSegment, ...] = ()
+
+
 class _Encoding:
     """Feeds events to a stream encoder made at the first event (which carries the sample rate)."""
 
@@ -156,6 +164,16 @@ class SynthesisStream:
         for event in self:
             if isinstance(event, AudioChunk):
                 yield event
+
+    async def apieces(self, audio_format: AudioFormat) -> AsyncIterator[EncodedPiece]:
+        """Bytes of ``audio_format`` as they become final, each with the caption segments that ended in the
+        chunk just encoded (pieces with neither are skipped)."""
+        encoding = _Encoding(audio_format)
+        async for event in self:
+            data = encoding.feed(event)
+            captions = event.captions if isinstance(event, AudioChunk) else ()
+            if data or captions:
+                yield EncodedPiece(data, captions)
 
     def encoded(self, audio_format: AudioFormat) -> Iterator[bytes]:
         """Non-empty byte strings of ``audio_format`` as they become final."""
