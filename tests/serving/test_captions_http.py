@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -63,7 +64,7 @@ def test_json_segments_time_the_returned_audio(client: TestClient) -> None:
     assert [s["text"] for s in segments] == SENTENCES
     assert all(TEXT[s["char_start"] : s["char_end"]] == s["text"] for s in segments)
     assert segments[0]["start"] == 0.0 and all(s["words"] == [] for s in segments)
-    assert all(a["end"] == pytest.approx(b["start"], abs=1e-4) for a, b in zip(segments, segments[1:]))
+    assert all(a["end"] == pytest.approx(b["start"], abs=1e-4) for a, b in itertools.pairwise(segments))
     assert segments[-1]["end"] == pytest.approx(samples.size / rate, abs=1 / 1000)
     assert response.headers["x-timestamps"] == "segment"
 
@@ -107,7 +108,7 @@ def test_srt_and_vtt_answers_parse_with_real_parsers(client: TestClient) -> None
     assert as_vtt.headers["x-timestamps"] == "segment" and as_vtt.headers["x-warnings"]
     captions = webvtt.from_buffer(io.StringIO(as_vtt.text))
     assert [c.text for c in captions] == SENTENCES
-    assert [c.start for c in captions][0] == "00:00:00.000"
+    assert next(c.start for c in captions) == "00:00:00.000"
 
 
 def test_native_tts_returns_captions_too(client: TestClient) -> None:
