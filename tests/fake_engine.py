@@ -9,7 +9,12 @@ come from ``EngineConfig.extra`` (or, for engines built in a CLI subprocess, ``F
 - ``fail_load``: a message; load raises :class:`CheckpointError` with it;
 - ``log_path``: append each synthesized text to this file (counts syntheses across processes);
 - ``text_frontend``: load the real text frontend and read the text through it (so the live pronunciation
-  dictionary changes the audio: each segment carries a tone that depends on its phonemes).
+  dictionary changes the audio: each segment carries a tone that depends on its phonemes);
+- ``word_timing``: declare ``Capabilities.word_timestamps`` and time words when asked.
+
+Captions follow the contract of :mod:`glmtts.audio.chunk`: each chunk (one sentence) carries its own
+:class:`CaptionSegment` with exact sample-based times and offsets into the request text; words split at
+whitespace, timed in proportion to their characters.
 
 Texts trigger failures: containing ``BOOM`` raises a plain ``RuntimeError`` (a bug), ``FLAKY`` raises
 :class:`EngineError` on the first call per process (a transient error), ``ALWAYS_ENGINE_ERROR`` always does.
@@ -26,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from glmtts.audio import to_mono
+from glmtts.audio import CaptionSegment, CaptionWord, to_mono
 from glmtts.engines.base import (
     SPEED_LIMITS,
     AudioChunk,
@@ -50,6 +55,29 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
 def sentences(text: str) -> list[str]:
     """The chunks the fake engine speaks for ``text`` (without a text frontend)."""
     return [s for s in _SENTENCE_END.split(text) if re.search(r"\w", s)]
+
+
+def _caption(
+    text: str, segment: str, cursor: int, start_s: float, end_s: float, words: bool
+) -> CaptionSegment:
+    """The caption of ``segment``, found in ``text`` from ``cursor`` on (words when ``words``)."""
+    found = text.find(segment, cursor)
+    char_start = found if found >= 0 else cursor
+    char_end = min(len(text), char_start + len(segment))
+    timed: list[CaptionWord] = []
+    if words:
+        span_s = (end_s - start_s) / max(1, len(segment))
+        for match in re.finditer(r"\S+", segment):
+            timed.append(
+                CaptionWord(
+                    match.group(),
+                    char_start + match.start(),
+                    char_start + match.end(),
+                    start_s + match.start() * span_s,
+                    start_s + match.end() * span_s,
+                )
+            )
+    return CaptionSegment(text[char_start:char_end], char_start, char_end, start_s, end_s, tuple(timed))
 
 
 def expected_samples(text: str, speed: float = 1.0) -> int:
@@ -100,6 +128,7 @@ class FakeEngine(Engine):
             phoneme_mode=self._frontend is not None,
             speed_range=SPEED_LIMITS,
             sample_rates=(SAMPLE_RATE,),
+            word_timestamps=bool(self.config.extra.get("word_timing")),
         )
 
     @property
@@ -169,6 +198,8 @@ class FakeEngine(Engine):
         cancel: CancelToken | None,
     ) -> Iterator[AudioChunk]:
         rng = np.random.default_rng(options.seed)
+        words = options.timestamps == "word" and self.capabilities().word_timestamps
+        n_done, cursor = 0, 0
         for index, (segment, reading) in enumerate(segments):
             if cancel is not None:
                 cancel.raise_if_cancelled()
@@ -179,7 +210,14 @@ class FakeEngine(Engine):
             if reading:
                 wave = wave + 0.2 * np.sin(2 * np.pi * (1000.0 + zlib.crc32(reading.encode()) % 2000) * t)
             samples = (0.2 * wave + 0.001 * rng.standard_normal(t.size)).astype(np.float32)
-            yield AudioChunk(samples, SAMPLE_RATE, segment_index=index, is_last=index == len(segments) - 1)
+            captions: tuple[CaptionSegment, ...] = ()
+            if options.timestamps != "none":
+                start_s, end_s = n_done / SAMPLE_RATE, (n_done + t.size) / SAMPLE_RATE
+                captions = (_caption(text, segment, cursor, start_s, end_s, words),)
+                cursor = captions[0].char_end
+            n_done += t.size
+            last = index == len(segments) - 1
+            yield AudioChunk(samples, SAMPLE_RATE, segment_index=index, is_last=last, captions=captions)
         self.n_synth += 1
         log_path = self.config.extra.get("log_path", os.environ.get("FAKE_ENGINE_LOG"))
         if log_path:

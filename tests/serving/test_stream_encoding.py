@@ -30,7 +30,7 @@ def _encode(fmt: AudioFormat, chunks: list[np.ndarray]) -> list[bytes]:
     return [encoder.encode(chunk) for chunk in chunks] + [encoder.finish()]
 
 
-@pytest.mark.parametrize("fmt", list(AudioFormat))
+@pytest.mark.parametrize("fmt", AudioFormat.audio_formats())
 def test_bytes_flow_before_the_last_chunk_and_decode_to_the_signal(fmt: AudioFormat) -> None:
     chunks = _chunks()
     pieces = _encode(fmt, chunks)

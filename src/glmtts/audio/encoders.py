@@ -8,7 +8,9 @@ An encoder writes as audio arrives and, at :meth:`Encoder.close`, finishes the f
 * wav: 16-bit PCM after a 44-byte header; pcm: the PCM alone (little-endian int16);
 * mp3: ``lameenc`` (LAME), frame by frame;
 * flac and opus (in Ogg): libsndfile (``soundfile``);
-* aac (ADTS frames): FFmpeg's native AAC encoder through PyAV.
+* aac (ADTS frames): FFmpeg's native AAC encoder through PyAV;
+* srt and vtt: captions, written cue by cue as the chunks carrying their timing arrive
+  (:mod:`glmtts.audio.captions`); the samples are not read.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import IO, Any, ClassVar
 
 import numpy as np
 
+from glmtts.audio import captions
 from glmtts.audio.chunk import AudioChunk
 from glmtts.audio.formats import AudioFormat
 from glmtts.errors import UnsupportedFormatError
@@ -213,7 +216,59 @@ class AacEncoder(Encoder):
         self._container.close()
 
 
+class SrtEncoder(Encoder):
+    """SubRip captions (UTF-8): numbered cues, ``HH:MM:SS,mmm`` times."""
+
+    audio_format = AudioFormat.SRT
+
+    def __init__(self, sink: IO[bytes], sample_rate: int) -> None:
+        super().__init__(sink, sample_rate)
+        self._n_cues = 0
+
+    def write(self, chunk: AudioChunk) -> None:
+        for segment in chunk.captions:
+            for cue in captions.segment_cues(segment):
+                self._n_cues += 1
+                self.sink.write(captions.srt_block(self._n_cues, cue).encode("utf-8"))
+
+    def close(self) -> None:
+        return None
+
+
+class VttEncoder(Encoder):
+    """WebVTT captions (UTF-8): the ``WEBVTT`` header, then cues with ``HH:MM:SS.mmm`` times."""
+
+    audio_format = AudioFormat.VTT
+
+    def __init__(self, sink: IO[bytes], sample_rate: int) -> None:
+        super().__init__(sink, sample_rate)
+        self._started = False
+
+    def _begin(self) -> None:
+        if not self._started:
+            self._started = True
+            self.sink.write(captions.VTT_HEADER.encode("utf-8"))
+
+    def write(self, chunk: AudioChunk) -> None:
+        self._begin()
+        for segment in chunk.captions:
+            for cue in captions.segment_cues(segment):
+                self.sink.write(captions.vtt_block(cue).encode("utf-8"))
+
+    def close(self) -> None:
+        self._begin()
+
+
 ENCODERS: dict[AudioFormat, type[Encoder]] = {
     cls.audio_format: cls
-    for cls in (WavEncoder, PcmEncoder, Mp3Encoder, FlacEncoder, OpusEncoder, AacEncoder)
+    for cls in (
+        WavEncoder,
+        PcmEncoder,
+        Mp3Encoder,
+        FlacEncoder,
+        OpusEncoder,
+        AacEncoder,
+        SrtEncoder,
+        VttEncoder,
+    )
 }

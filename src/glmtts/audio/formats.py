@@ -8,7 +8,11 @@ from glmtts.errors import UnsupportedFormatError
 
 
 class AudioFormat(str, enum.Enum):
-    """An output format; each has exactly one encoder in :mod:`glmtts.audio.encode`."""
+    """An output format; each has exactly one encoder in :mod:`glmtts.audio.encoders`.
+
+    ``srt`` and ``vtt`` are caption formats: their encoders read the caption timing the chunks carry
+    (:class:`~glmtts.audio.chunk.CaptionSegment`) instead of the samples.
+    """
 
     WAV = "wav"
     FLAC = "flac"
@@ -16,10 +20,22 @@ class AudioFormat(str, enum.Enum):
     OPUS = "opus"
     AAC = "aac"
     PCM = "pcm"
+    SRT = "srt"
+    VTT = "vtt"
 
     @property
     def media_type(self) -> str:
         return _MEDIA_TYPES[self]
+
+    @property
+    def is_captions(self) -> bool:
+        """True for the caption formats (srt, vtt)."""
+        return self in _CAPTION_FORMATS
+
+    @classmethod
+    def audio_formats(cls) -> tuple[AudioFormat, ...]:
+        """The formats that carry audio (every one but the caption formats)."""
+        return tuple(f for f in cls if f not in _CAPTION_FORMATS)
 
 
 _MEDIA_TYPES = {
@@ -29,7 +45,10 @@ _MEDIA_TYPES = {
     AudioFormat.OPUS: "audio/ogg",
     AudioFormat.AAC: "audio/aac",
     AudioFormat.PCM: "audio/pcm",
+    AudioFormat.SRT: "application/x-subrip",
+    AudioFormat.VTT: "text/vtt",
 }
+_CAPTION_FORMATS = frozenset({AudioFormat.SRT, AudioFormat.VTT})
 
 
 def parse_format(name: object) -> AudioFormat:

@@ -45,12 +45,30 @@ def _register_run(actions: Any) -> None:
     add_engine_flags(run)
     run.add_argument("--seed", type=int, help="seed for every item (default 42)")
     run.add_argument("--phoneme", action="store_true", help="hybrid phoneme input (upstream --use_phoneme)")
+    _add_caption_flags(run)
     run.add_argument(
         "--workdir", type=Path, help="state directory with stored voices (default ./glmtts-data)"
     )
     run.add_argument("--max-attempts", type=int, default=3, help="attempts per item on transient errors")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=run_local)
+
+
+def _add_caption_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--captions", action="store_true", help="write <uttid>.srt and <uttid>.vtt beside each wav"
+    )
+    parser.add_argument(
+        "--timestamps",
+        choices=("segment", "word"),
+        help="caption timing (default segment; implies --captions)",
+    )
+
+
+def _caption_options(args: argparse.Namespace) -> dict[str, str]:
+    if not (args.captions or args.timestamps):
+        return {}
+    return {"captions": "true", "timestamps": args.timestamps or "segment"}
 
 
 def run_local(args: argparse.Namespace) -> int:
@@ -66,7 +84,7 @@ def run_local(args: argparse.Namespace) -> int:
     layout = JobLayout.for_local(args.out)
     roots = [args.root] if args.root else [args.file.resolve().parent, Path.cwd()]
     parse_batch_input(data, PromptResolver(roots, 1 << 40))  # whole-file errors before the (slow) engine load
-    options = {"seed": args.seed, "phoneme": args.phoneme}
+    options = {"seed": args.seed, "phoneme": args.phoneme, **_caption_options(args)}
     with (
         open_runtime(engine_config_from(args), _runtime_config(args)) as runtime,
         JobStore(layout.db_path) as store,
@@ -178,6 +196,7 @@ def _register_remote(actions: Any) -> None:
     submit.add_argument("--job-id", help="job id (default: chosen by the server)")
     submit.add_argument("--seed", type=int, help="seed for every item (default: the server's --seed)")
     submit.add_argument("--phoneme", action="store_true", help="hybrid phoneme input")
+    _add_caption_flags(submit)
     submit.add_argument("--wait", action="store_true", help="wait until the job finishes")
     submit.set_defaults(func=run_submit)
     status = actions.add_parser("status", parents=[common], help="show a job's state and progress")
@@ -225,7 +244,7 @@ def _checked(client: Any, method: str, url: str, **kwargs: Any) -> Any:
 
 def run_submit(args: argparse.Namespace) -> int:
     data = _read_input(args.file)
-    form = {"phoneme": str(args.phoneme).lower()}
+    form = {"phoneme": str(args.phoneme).lower(), **_caption_options(args)}
     if args.seed is not None:
         form["seed"] = str(args.seed)
     if args.job_id:

@@ -5,7 +5,9 @@ loaded (text, format, prompt clip, dictionary file), so bad input fails fast wit
 code 2, and nothing is written. The request runs through an in-process synthesis runtime (the server's
 service, worker and voice subsystem), and the audio goes through the one encoder registry: to a
 temporary file next to the target, renamed into place only when synthesis succeeded; with ``--stream``
-chunks are written as they are produced (to stdout at once when ``-o -``).
+chunks are written as they are produced (to stdout at once when ``-o -``). ``--captions out.srt`` (or
+``.vtt``) also writes the captions of the audio, timed by the engine (``--timestamps word`` where the
+engine times words; otherwise segments, with a warning).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, help="random seed (default 42)")
     parser.add_argument("--speed", type=float, help="speaking rate, 0.25-4 (default 1.0)")
     parser.add_argument(
-        "--format", help="wav, flac, mp3, opus, aac or pcm (default: from the file suffix, else wav)"
+        "--format",
+        help="wav, flac, mp3, opus, aac, pcm, or captions alone: srt, vtt (default: from the file suffix, else wav)",
     )
     parser.add_argument(
         "--phoneme",
@@ -49,6 +53,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--stream", action="store_true", help="write audio chunks as soon as they are produced"
     )
+    parser.add_argument("--captions", type=Path, help="also write captions to this .srt or .vtt file")
+    parser.add_argument("--timestamps", choices=("segment", "word"), help="caption timing (default segment)")
     parser.set_defaults(func=run)
 
 
@@ -64,7 +70,20 @@ def _fields(args: argparse.Namespace) -> dict[str, Any]:
         "speed": args.speed,
         "phoneme": args.phoneme,
         "format": format_for_path(target, args.format).value,
+        "timestamps": args.timestamps or ("segment" if args.captions else None),
     }
+
+
+def _captions_format(path: Path | None) -> Any:
+    """The caption format of ``--captions`` (by suffix), or None without the flag."""
+    from glmtts.audio import format_for_path
+
+    if path is None:
+        return None
+    fmt = format_for_path(path) if path.suffix else None
+    if fmt is None or not fmt.is_captions:
+        raise InvalidOptionError(f"--captions needs a .srt or .vtt file name, got {str(path)!r}")
+    return fmt
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dict is not None and not args.dict.is_file():
         raise PronunciationDictError(f"pronunciation dictionary not found: {args.dict}")
     config = engine_config_from(args, dictionary=args.dict)
+    captions_format = _captions_format(args.captions)
     fields = _fields(args)
     decoder = RequestDecoder()
     clip = decoder.prompt_file(args.prompt_audio, args.prompt_text) if args.prompt_audio else None
@@ -87,8 +107,15 @@ def run(args: argparse.Namespace) -> int:
         _LOGGER.info("engine %s loaded in %.2f s", args.engine, time.perf_counter() - started)
         started = time.perf_counter()
         events = runtime.service.run(request)
-        n_samples = _write(args.output, events, request.audio_format, args.stream, runtime.host.sample_rate)
+        captions = _CaptionTrack()
+        n_samples = _write(
+            args.output, events, request.audio_format, args.stream, runtime.host.sample_rate, captions
+        )
         sample_rate = runtime.host.sample_rate
+    for warning in events.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if captions_format is not None:
+        captions.save(args.captions, sample_rate, captions_format)
     elapsed = time.perf_counter() - started
     duration_s = n_samples / sample_rate
     where = "stdout" if args.output == "-" else args.output
@@ -100,19 +127,51 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(output: str, events: Any, audio_format: Any, stream: bool, sample_rate: int) -> int:
-    """Write the audio; return the number of samples written."""
-    from glmtts.audio import write_chunks
+class _CaptionTrack:
+    """The caption timing of the chunks that went by (their samples are not kept)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[Any] = []
+
+    def follow(self, chunks: Iterable[Any]) -> Iterator[Any]:
+        from glmtts.audio import AudioChunk
+
+        for chunk in chunks:
+            if chunk.captions:
+                self.chunks.append(AudioChunk(chunk.samples[:0], chunk.sample_rate, captions=chunk.captions))
+            yield chunk
+
+    def save(self, path: Path, sample_rate: int, caption_format: Any) -> None:
+        from glmtts.audio import write_chunks
+
+        write_chunks(path, self.chunks, sample_rate, caption_format)
+        print(f"wrote {path}", file=sys.stderr)
+
+
+def _write(
+    output: str, events: Any, audio_format: Any, stream: bool, sample_rate: int, captions: _CaptionTrack
+) -> int:
+    """Write the audio (the captions' timing goes by ``captions``); return the number of samples written."""
+    from glmtts.audio import StreamEncoder, write_chunks
 
     if output == "-":
         sink = sys.stdout.buffer
-        chunks = events.encoded(audio_format) if stream else [events.collect().encode(audio_format)]
-        for data in chunks:
+        if stream:
+            encoder = StreamEncoder(audio_format, sample_rate)
+            pieces: Iterable[bytes] = (encoder.encode(c) for c in captions.follow(events.chunks()))
+        else:
+            result = events.collect()
+            pieces = [result.encode(audio_format)]
+            list(captions.follow(result.chunks))
+        for data in pieces:
             sink.write(data)
             sink.flush()
+        if stream:
+            sink.write(encoder.finish())
+            sink.flush()
     elif stream:
-        write_chunks(output, events.chunks(), sample_rate, audio_format, flush_each=True)
+        write_chunks(output, captions.follow(events.chunks()), sample_rate, audio_format, flush_each=True)
     else:
         result = events.collect()
-        write_chunks(output, result.chunks, result.sample_rate, audio_format)
+        write_chunks(output, captions.follow(result.chunks), result.sample_rate, audio_format)
     return round(events.summary.audio_s * sample_rate)

@@ -5,7 +5,8 @@
     {"line": 1, "uttid": "0", "status": "done", "output": "0.wav", "error": null, "attempts": 1,
      "audio_s": 2.41, "synth_s": 0.83, "syn_text": "…", "normalized_text": "…"}
 
-The zip holds exactly the WAV of every done item plus ``results.jsonl``, flat. Both files are written to a
+The zip holds exactly the WAV of every done item (with its ``.srt`` and ``.vtt`` when the job asked for
+captions) plus ``results.jsonl``, flat. Both files are written to a
 temporary name and renamed into place, so a reader never sees half of one.
 """
 
@@ -50,6 +51,14 @@ def write_results(store: JobStore, job: JobRecord) -> Path:
     return target
 
 
+def _caption_files(job: JobRecord, output: str) -> list[Path]:
+    """The caption files written beside ``output`` (none unless the job asked for timestamps)."""
+    if job.options.get("timestamps", "none") == "none":
+        return []
+    wav = job.out_dir / output
+    return [path for path in (wav.with_suffix(".srt"), wav.with_suffix(".vtt")) if path.is_file()]
+
+
 def build_archive(store: JobStore, job: JobRecord, archive_path: Path) -> Path:
     """Write the job's zip (done WAVs + ``results.jsonl``) to ``archive_path``; return it."""
     results = write_results(store, job)
@@ -59,6 +68,8 @@ def build_archive(store: JobStore, job: JobRecord, archive_path: Path) -> Path:
             if item.output is None:
                 continue
             archive.write(job.out_dir / item.output, arcname=item.output, compress_type=zipfile.ZIP_STORED)
+            for caption in _caption_files(job, item.output):
+                archive.write(caption, arcname=caption.name, compress_type=zipfile.ZIP_DEFLATED)
         archive.write(results, arcname=RESULTS_NAME, compress_type=zipfile.ZIP_DEFLATED)
     _LOGGER.info("job %s: archive with %d outputs at %s", job.job_id, len(done), archive_path)
     return archive_path

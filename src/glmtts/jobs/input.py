@@ -5,6 +5,11 @@ One JSON object per line::
     {"uttid": "0", "prompt_text": "…", "prompt_speech": "prompts/a.wav", "syn_text": "…"}
     {"uttid": "1", "voice": "narrator", "syn_text": "…"}
 
+The first line may instead be a header holding job options (request fields shared by every item, see
+:func:`glmtts.jobs.options.job_options`; the submit call's own options win)::
+
+    {"options": {"captions": true, "seed": 7}}
+
 Whole-file problems (empty, not UTF-8, too big, too many lines, no valid line) raise a typed error. Problems
 of single lines do not: each bad line becomes a *rejected* item carrying its line number and reason
 (not JSON, not an object, missing field, unsafe or duplicate ``uttid``, prompt path escaping the job root or
@@ -125,6 +130,29 @@ def _is_inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+HEADER_KEY = "options"
+
+
+def _header(line: str) -> dict[str, Any] | None:
+    """The options of a header line, or None when ``line`` is not a header."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(record, dict) or set(record) != {HEADER_KEY}:
+        return None
+    options = record[HEADER_KEY]
+    if not isinstance(options, dict):
+        raise InvalidBatchError(f'the header line\'s "{HEADER_KEY}" must be a JSON object')
+    return options
+
+
+def header_options(data: bytes, limits: InputLimits | None = None) -> dict[str, Any]:
+    """The job options of the input's header line (empty without one)."""
+    lines = _split_lines(data, limits or InputLimits())
+    return _header(lines[0][1]) or {}
+
+
 def parse_batch_input(
     data: bytes,
     resolver: PromptResolver,
@@ -134,10 +162,12 @@ def parse_batch_input(
     """Validate a whole JSONL input; raise if nothing in it can run (see the module docstring)."""
     limits = limits or InputLimits()
     lines = _split_lines(data, limits)
+    if _header(lines[0][1]) is not None:
+        lines = lines[1:]
     parser = _LineParser(resolver, checks, limits)
     items = tuple(parser.parse(line_no, line) for line_no, line in lines)
     batch = BatchInput(items)
-    if batch.n_valid == 0:
+    if not items or batch.n_valid == 0:
         raise InvalidBatchError("no valid line in the batch file: " + describe_problems(batch.rejected))
     return batch
 

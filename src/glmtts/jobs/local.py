@@ -15,7 +15,7 @@ from typing import Any
 
 from glmtts.errors import ConflictError
 from glmtts.jobs.archive import build_archive
-from glmtts.jobs.input import InputLimits, PromptResolver, parse_batch_input
+from glmtts.jobs.input import InputLimits, PromptResolver, header_options, parse_batch_input
 from glmtts.jobs.layout import JobLayout, input_digest, store_job
 from glmtts.jobs.options import ServiceLineChecks, job_options
 from glmtts.jobs.runner import ItemObserver, JobFinisher, JobRunner, RunnerSettings
@@ -51,7 +51,8 @@ def open_local_job(
         if job.options.get("input_sha256") != digest:
             raise ConflictError(f"job {job_id!r} exists with a different input; choose another --job-id")
         return OpenedJob(job, created=False)
-    stored_options = {**job_options(service.decoder, options), "input_sha256": digest}
+    given = {**header_options(data, limits), **(options or {})}
+    stored_options = {**job_options(service.decoder, given), "input_sha256": digest}
     resolver = PromptResolver(roots, service.decoder.limits.max_upload_bytes)
     batch = parse_batch_input(data, resolver, ServiceLineChecks(service), limits)
     job = store_job(

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from glmtts.errors import ConflictError
 from glmtts.jobs.archive import build_archive
-from glmtts.jobs.input import InputLimits, PromptResolver, parse_batch_input
+from glmtts.jobs.input import InputLimits, PromptResolver, header_options, parse_batch_input
 from glmtts.jobs.layout import JobLayout, new_job_id, store_job, validate_job_id
 from glmtts.jobs.options import ServiceLineChecks, job_options
 from glmtts.jobs.runner import JobRunner, RunnerSettings
@@ -111,7 +111,8 @@ class JobManager:
 
         ``options``: request fields shared by every item (see :func:`glmtts.jobs.options.job_options`).
         """
-        stored_options = job_options(self.service.decoder, options)
+        given = {**header_options(jsonl, self.input_limits), **(options or {})}
+        stored_options = job_options(self.service.decoder, given)
         job_id = validate_job_id(job_id) if job_id else new_job_id()
         if self.store.has_job(job_id):
             raise ConflictError(f"job {job_id!r} already exists")

@@ -4,6 +4,10 @@ A job's options are request fields (``seed``, ``speed``, ``phoneme``, ``use_cach
 by the service's own :class:`~glmtts.synthesis.RequestDecoder` and stored with the job; the seed is
 filled in from the decoder's defaults (the server's ``--seed``) when a submission gives none. Each line is
 checked by the same rules as an HTTP request (text limits, voice names).
+
+``captions`` (true/false) makes every item write ``<uttid>.srt`` and ``<uttid>.vtt`` beside its WAV (and
+into the archive); ``timestamps`` (``"segment"`` or ``"word"``) picks the timing, ``"segment"`` by default.
+They are stored as the request field ``timestamps``.
 """
 
 from __future__ import annotations
@@ -11,10 +15,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from glmtts.synthesis import RequestDecoder, SynthesisService
+from glmtts.synthesis import RequestDecoder, SynthesisService, parse_bool
 from glmtts.voices import VoiceSpec
 
-JOB_OPTION_FIELDS = ("seed", "speed", "phoneme", "use_cache", "sampling", "temperature", "top_k", "top_p")
+JOB_OPTION_FIELDS = (
+    "seed",
+    "speed",
+    "phoneme",
+    "use_cache",
+    "sampling",
+    "temperature",
+    "top_k",
+    "top_p",
+    "captions",
+    "timestamps",
+)
 
 
 def job_options(decoder: RequestDecoder, fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -22,6 +37,9 @@ def job_options(decoder: RequestDecoder, fields: Mapping[str, Any] | None = None
     given = {
         name: (fields or {})[name] for name in JOB_OPTION_FIELDS if (fields or {}).get(name) not in (None, "")
     }
+    captions = parse_bool("captions", given.pop("captions", False))
+    if captions and given.get("timestamps", "none") == "none":
+        given["timestamps"] = "segment"
     options = decoder.options(given)
     stored: dict[str, Any] = {
         "seed": options.seed,
@@ -30,6 +48,8 @@ def job_options(decoder: RequestDecoder, fields: Mapping[str, Any] | None = None
     }
     if "speed" in given:
         stored["speed"] = options.speed
+    if options.timestamps != "none":
+        stored["timestamps"] = options.timestamps
     sampling = options.sampling
     for name in ("sampling", "temperature", "top_k", "top_p"):
         if name in given:

@@ -230,6 +230,10 @@ class JobRunner:
             raise _NoAudioError(f"the engine produced no audio for item {item.uttid!r}")
         output = _output_path(job, item)
         audio_s = self._write(output, result)
+        if result.timestamps != "none":
+            for fmt in CAPTION_FORMATS:  # beside the WAV, named after it
+                path = output.with_suffix(f".{fmt.value}")
+                write_chunks(path, result.chunks, result.sample_rate, fmt, fsync=False)
         self.store.mark_item_done(
             job.job_id,
             item.line_no,
@@ -247,6 +251,10 @@ class JobRunner:
             return len(samples) / float(target_rate)
         write_chunks(output, result.chunks, result.sample_rate, AudioFormat.WAV, fsync=False)
         return result.duration_s
+
+
+#: The caption files an item with ``timestamps`` writes beside its WAV (and the archive carries).
+CAPTION_FORMATS = (AudioFormat.SRT, AudioFormat.VTT)
 
 
 class _NoAudioError(GlmttsError):

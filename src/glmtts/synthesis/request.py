@@ -6,7 +6,12 @@ set of :class:`Defaults` and :class:`Limits` (built from settings, or from plain
 
 Fields (names after the front end mapped its own, e.g. OpenAI's ``input`` → ``text``): ``text``,
 ``voice``, ``seed``, ``speed``, ``phoneme``, ``use_cache``, ``sampling``, ``temperature``, ``top_k``, ``top_p``,
-``format``, ``instructions``. Unknown fields are ignored.
+``format``, ``instructions``, ``timestamps``. Unknown fields are ignored.
+
+``timestamps`` (``"none" | "segment" | "word"``) asks for caption timing on the chunks; left out, it is
+``"none"``, except for a caption format (``srt``/``vtt``), which needs at least ``"segment"``. Whether
+the engine can time words is the service's business (:meth:`SynthesisService.run` falls back to
+segments and says so), not the decoder's.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from glmtts.audio import AudioFormat, parse_format
-from glmtts.engines.base import DEFAULT_SEED, SamplingOptions, SynthesisOptions
+from glmtts.engines.base import DEFAULT_SEED, TIMESTAMP_LEVELS, SamplingOptions, SynthesisOptions
 from glmtts.errors import InvalidOptionError, NothingToSayError, TextTooLongError
 from glmtts.voices import PromptClip, PromptLimits, VoiceSpec, decode_prompt, read_prompt
 
@@ -113,7 +118,8 @@ class RequestDecoder:
         return self.defaults.seed if value in (None, "") else int(parse_number("seed", value, int))
 
     def options(self, fields: Mapping[str, Any], *, stream: bool = False) -> SynthesisOptions:
-        """Validated options from ``seed speed phoneme sampling temperature top_k top_p instructions``."""
+        """Validated options from ``seed speed phoneme sampling temperature top_k top_p instructions
+        timestamps`` (and ``format``, which decides the default caption timing)."""
         sampling: dict[str, Any] = {}
         if _given(fields, "sampling"):
             sampling["strategy"] = str(fields["sampling"]).strip().lower()
@@ -130,7 +136,20 @@ class RequestDecoder:
             max_chars=self.limits.max_text_chars,
             stream=stream,
             instructions=self._instructions(fields.get("instructions")),
+            timestamps=self.timestamps(fields.get("timestamps"), self.audio_format(fields.get("format"))),
         )
+
+    @staticmethod
+    def timestamps(value: Any, audio_format: AudioFormat = AudioFormat.WAV) -> str:
+        """The caption timing level: ``value`` if given, else ``"segment"`` for captions, else ``"none"``."""
+        if value in (None, ""):
+            return "segment" if audio_format.is_captions else "none"
+        level = str(value).strip().lower() if isinstance(value, str) else None
+        if level not in TIMESTAMP_LEVELS:
+            raise InvalidOptionError(f"timestamps must be one of {', '.join(TIMESTAMP_LEVELS)}")
+        if level == "none" and audio_format.is_captions:
+            raise InvalidOptionError(f"{audio_format.value} captions need timestamps 'segment' or 'word'")
+        return level
 
     @staticmethod
     def _instructions(value: Any) -> str | None:

@@ -11,6 +11,7 @@ every request of the process reads text the same way.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -65,8 +66,11 @@ class SynthesisService:
 
         Readiness gates (503 before READY) are the front ends' (``host.check_ready``); a task that runs
         before the engine is loaded fails with :class:`~glmtts.errors.NotReadyError` (a lazy host loads).
+        Word timestamps asked of an engine that cannot time words fall back to segment timestamps: the
+        stream's ``timestamps`` says which level it carries and ``warnings`` says why it changed.
         """
         self._check_capabilities(request)
+        request, warnings = self._fit_timestamps(request)
         resolved = self.resolve_voice(request.voice)
         enqueued_at = time.monotonic()
         events = self.worker.submit_stream(
@@ -75,7 +79,7 @@ class SynthesisService:
             timeout_s=self.request_timeout_s,
             cancel=cancel,
         )
-        return SynthesisStream(events)
+        return SynthesisStream(events, timestamps=request.options.timestamps, warnings=warnings)
 
     def _check_capabilities(self, request: SynthesisRequest) -> None:
         info = self.host.info
@@ -84,6 +88,14 @@ class SynthesisService:
             raise InvalidOptionError(
                 f"the {info.name} engine supports speeds {low:g}-{high:g}, not {request.options.speed:g}"
             )
+
+    def _fit_timestamps(self, request: SynthesisRequest) -> tuple[SynthesisRequest, tuple[str, ...]]:
+        info = self.host.info
+        if request.options.timestamps != "word" or info is None or info.capabilities.word_timestamps:
+            return request, ()
+        options = request.options.replace(timestamps="segment")
+        warning = f"the {info.name} engine cannot time words; timestamps fell back to 'segment'"
+        return dataclasses.replace(request, options=options), (warning,)
 
     def resolve_voice(self, spec: VoiceSpec) -> ResolvedVoice:
         return self.voices.resolve(spec, self.host.builtin_voices())

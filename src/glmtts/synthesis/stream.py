@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from glmtts.audio import AudioChunk, AudioFormat, StreamEncoder, encode_chunks, write_chunks
+from glmtts.audio import (
+    AudioChunk,
+    AudioFormat,
+    CaptionSegment,
+    StreamEncoder,
+    encode_chunks,
+    write_chunks,
+)
 from glmtts.synthesis.bridge import ChunkStream
 
 
@@ -50,10 +57,18 @@ SynthesisEvent = AudioChunk | Summary
 
 @dataclass(frozen=True)
 class Synthesis:
-    """A finished request: its chunks and summary."""
+    """A finished request: its chunks and summary, the caption timing level its chunks carry and the
+    warnings about how the request was served (e.g. word timestamps that fell back to segments)."""
 
     chunks: tuple[AudioChunk, ...] = field(repr=False)
     summary: Summary
+    timestamps: str = "none"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def captions(self) -> tuple[CaptionSegment, ...]:
+        """Every caption segment of the utterance, in order."""
+        return tuple(segment for chunk in self.chunks for segment in chunk.captions)
 
     @property
     def sample_rate(self) -> int:
@@ -80,6 +95,14 @@ class Synthesis:
         return Path(path)
 
 
+@dataclass(frozen=True)
+class EncodedPiece:
+    """Encoded bytes and the caption segments whose audio ended in the chunk that produced them."""
+
+    data: bytes
+    captions: tuple[CaptionSegment, ...] = ()
+
+
 class _Encoding:
     """Feeds events to a stream encoder made at the first event (which carries the sample rate)."""
 
@@ -100,12 +123,17 @@ class SynthesisStream:
 
     Errors raised before the first chunk (bad text, an unknown phoneme…) surface on the first iteration,
     so callers can still answer with a 4xx. :meth:`cancel` (e.g. on client disconnect) stops the
-    synthesis at its next chunk; leaving an iteration early cancels too.
+    synthesis at its next chunk; leaving an iteration early cancels too. ``timestamps`` is the caption
+    timing level the chunks carry; ``warnings`` say how the request was served differently than asked.
     """
 
-    def __init__(self, events: ChunkStream[Any]) -> None:
+    def __init__(
+        self, events: ChunkStream[Any], timestamps: str = "none", warnings: tuple[str, ...] = ()
+    ) -> None:
         self._events = events
         self.summary: Summary | None = None
+        self.timestamps = timestamps
+        self.warnings = warnings
 
     def cancel(self) -> None:
         self._events.cancel()
@@ -137,6 +165,16 @@ class SynthesisStream:
             if isinstance(event, AudioChunk):
                 yield event
 
+    async def apieces(self, audio_format: AudioFormat) -> AsyncIterator[EncodedPiece]:
+        """Bytes of ``audio_format`` as they become final, each with the caption segments that ended in the
+        chunk just encoded (pieces with neither are skipped)."""
+        encoding = _Encoding(audio_format)
+        async for event in self:
+            data = encoding.feed(event)
+            captions = event.captions if isinstance(event, AudioChunk) else ()
+            if data or captions:
+                yield EncodedPiece(data, captions)
+
     def encoded(self, audio_format: AudioFormat) -> Iterator[bytes]:
         """Non-empty byte strings of ``audio_format`` as they become final."""
         encoding = _Encoding(audio_format)
@@ -155,10 +193,10 @@ class SynthesisStream:
         """Drain the stream (blocking)."""
         chunks = tuple(self.chunks())
         assert self.summary is not None
-        return Synthesis(chunks, self.summary)
+        return Synthesis(chunks, self.summary, self.timestamps, self.warnings)
 
     async def acollect(self) -> Synthesis:
         """Drain the stream without blocking the event loop."""
         chunks = tuple([event async for event in self if isinstance(event, AudioChunk)])
         assert self.summary is not None
-        return Synthesis(chunks, self.summary)
+        return Synthesis(chunks, self.summary, self.timestamps, self.warnings)

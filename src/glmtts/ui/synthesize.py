@@ -172,7 +172,9 @@ def _option_inputs(context: UiContext) -> list[Any]:
         phoneme = gr.Checkbox(
             False, label="Phoneme mode (uses the pronunciation dictionary)", visible=capabilities.phoneme_mode
         )
-        audio_format = gr.Dropdown([f.value for f in AudioFormat], value="wav", label="Output format")
+        audio_format = gr.Dropdown(
+            [f.value for f in AudioFormat.audio_formats()], value="wav", label="Output format"
+        )
         stream = gr.Checkbox(True, label="Stream playback")
     with gr.Accordion("Sampling", open=False, visible=capabilities.sampling):
         sampling = gr.Dropdown(list(SAMPLING_STRATEGIES), value="ras", label="Strategy")

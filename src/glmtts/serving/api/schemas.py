@@ -12,6 +12,7 @@ class SpeechBody(BaseModel):
 
     ``model`` may be any id from ``GET /v1/models`` (every id runs the server's one engine).
     ``instructions`` is accepted; engines whose capabilities say ``instructions: false`` ignore it.
+    ``timestamps`` (``"segment"`` or ``"word"``) asks for captions (see :mod:`glmtts.serving.api.speech`).
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -30,6 +31,7 @@ class SpeechBody(BaseModel):
     top_k: int | None = None
     top_p: float | None = None
     sampling: str | None = None
+    timestamps: str | None = None
 
     @field_validator("voice", mode="before")
     @classmethod

@@ -3,6 +3,15 @@
 Each route decodes its input once into a :class:`~glmtts.synthesis.SynthesisRequest` (the service's
 decoder: the same defaults and limits as every other front end) and answers with the encoded audio:
 whole, as a chunked stream, or as SSE events.
+
+Captions: ``"timestamps": "segment" | "word"`` makes a whole response JSON: ``{"audio": <base64>,
+"format", "sample_rate", "timestamps", "warnings", "segments": [{"text", "char_start", "char_end",
+"start", "end", "words": [...]}]}`` (seconds; character offsets into the request text). With
+``stream_format: "sse"`` a ``speech.timestamps`` event with the segments that just ended follows the
+audio delta of the chunk they ended in. ``response_format: "srt" | "vtt"`` answers the captions alone
+(whole or streamed). An engine that cannot time words answers ``"word"`` with segment timing and says so:
+the JSON's ``timestamps`` is ``"segment"`` and ``warnings`` explains; every response with captions also
+has the headers ``X-Timestamps`` (the level served) and, when there are any, ``X-Warnings``.
 """
 
 from __future__ import annotations
@@ -15,16 +24,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
+from glmtts.audio.captions import segment_json
 from glmtts.engines.base import CancelToken
 from glmtts.errors import InvalidAudioError, InvalidOptionError, PayloadTooLargeError
 from glmtts.serving.api.deps import get_services, require_content_type, require_ready, run_cancellable
 from glmtts.serving.api.schemas import SpeechBody
 from glmtts.serving.composition import Services
-from glmtts.synthesis import Synthesis, SynthesisRequest, parse_bool
+from glmtts.synthesis import Synthesis, SynthesisRequest, SynthesisStream, parse_bool
+from glmtts.synthesis.stream import EncodedPiece
 from glmtts.voices import PromptClip
 
 MAX_FORM_FIELDS = 40
@@ -133,43 +144,92 @@ async def _whole_response(request: Request, services: Services, speech: Synthesi
         "X-Voice-S": f"{timings.voice_s:.4f}",
         "X-Voice-Cached": "true" if timings.voice_cached else "false",
         "X-Synthesis-S": f"{timings.synth_s:.4f}",
+        **_caption_headers(result.timestamps, result.warnings),
     }
-    return Response(audio, media_type=speech.audio_format.media_type, headers=headers)
+    if result.timestamps == "none" or speech.audio_format.is_captions:
+        return Response(audio, media_type=speech.audio_format.media_type, headers=headers)
+    document = {
+        "audio": base64.b64encode(audio).decode("ascii"),
+        "format": speech.audio_format.value,
+        "sample_rate": result.sample_rate,
+        "timestamps": result.timestamps,
+        "warnings": list(result.warnings),
+        "segments": [segment_json(segment) for segment in result.captions],
+    }
+    return JSONResponse(document, headers=headers)
+
+
+def _caption_headers(timestamps: str, warnings: tuple[str, ...]) -> dict[str, str]:
+    if timestamps == "none":
+        return {}
+    headers = {"X-Timestamps": timestamps}
+    if warnings:
+        headers["X-Warnings"] = "; ".join(warnings)
+    return headers
 
 
 async def _stream_response(services: Services, speech: SynthesisRequest, sse: bool) -> Response:
     """Start streaming; the first bytes are awaited here so early errors still get a 4xx response."""
     stream = services.service.run(speech)
-    chunks = stream.aencoded(speech.audio_format).__aiter__()
+    pieces = stream.apieces(speech.audio_format).__aiter__()
     try:
-        first = await chunks.__anext__()
+        first: EncodedPiece | None = await pieces.__anext__()
     except StopAsyncIteration:
-        first = b""
+        first = None
     except BaseException:
         stream.cancel()
         raise
-    body = _sse_events(first, chunks, stream.cancel) if sse else _bytes_then(first, chunks, stream.cancel)
+    body = _sse_events(first, pieces, stream) if sse else _bytes_then(first, pieces, stream)
     media_type = "text/event-stream" if sse else speech.audio_format.media_type
-    headers = {"X-Request-Id": speech.request_id, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    headers = {
+        "X-Request-Id": speech.request_id,
+        "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no",
+    }
+    if sse or speech.audio_format.is_captions:  # a plain audio stream has no room for the captions
+        headers.update(_caption_headers(stream.timestamps, stream.warnings))
     return StreamingResponse(body, media_type=media_type, headers=headers)
 
 
-async def _bytes_then(first: bytes, rest: AsyncIterator[bytes], cancel: Any) -> AsyncIterator[bytes]:
-    """Send the first bytes, then the rest; a client disconnect closes this generator and cancels synthesis."""
+async def _pieces_then(
+    first: EncodedPiece | None, rest: AsyncIterator[EncodedPiece], stream: SynthesisStream
+) -> AsyncIterator[EncodedPiece]:
+    """The first piece, then the rest; a client disconnect closes this generator and cancels synthesis."""
     try:
-        if first:
+        if first is not None:
             yield first
-        async for data in rest:
-            yield data
+        async for piece in rest:
+            yield piece
     finally:
-        cancel()
+        stream.cancel()
 
 
-async def _sse_events(first: bytes, rest: AsyncIterator[bytes], cancel: Any) -> AsyncIterator[bytes]:
-    async for data in _bytes_then(first, rest, cancel):
-        event = {"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")}
-        yield f"data: {json.dumps(event)}\n\n".encode()
-    yield b'data: {"type": "speech.audio.done"}\n\n'
+async def _bytes_then(
+    first: EncodedPiece | None, rest: AsyncIterator[EncodedPiece], stream: SynthesisStream
+) -> AsyncIterator[bytes]:
+    async for piece in _pieces_then(first, rest, stream):
+        if piece.data:
+            yield piece.data
+
+
+def _sse(event: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode()
+
+
+async def _sse_events(
+    first: EncodedPiece | None, rest: AsyncIterator[EncodedPiece], stream: SynthesisStream
+) -> AsyncIterator[bytes]:
+    """``speech.audio.delta`` events, each followed by ``speech.timestamps`` for the segments that ended
+    in its chunk; ``speech.audio.done`` (with the timing level and warnings when captions were asked)."""
+    async for piece in _pieces_then(first, rest, stream):
+        if piece.data:
+            yield _sse({"type": "speech.audio.delta", "audio": base64.b64encode(piece.data).decode("ascii")})
+        if piece.captions:
+            yield _sse({"type": "speech.timestamps", "segments": [segment_json(s) for s in piece.captions]})
+    done: dict[str, Any] = {"type": "speech.audio.done"}
+    if stream.timestamps != "none":
+        done.update(timestamps=stream.timestamps, warnings=list(stream.warnings))
+    yield _sse(done)
 
 
 def _request_id(request: Request) -> str:
