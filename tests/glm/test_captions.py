@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-
-import itertools
 
 from glmtts.engines.base import SynthesisOptions, Voice  # noqa: E402
 
