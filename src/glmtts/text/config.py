@@ -67,12 +67,16 @@ class Segment:
     ``text``: normalized text of the piece (lower-case; upstream normalizes each piece again, so it ends in
     a sentence mark). ``pinyin``: space-joined pinyin of its Chinese characters, ``""`` if none.
     ``phonemes``: the upstream phoneme-mode text for the ``glm`` engine when requested, else ``None``.
+    ``char_start`` / ``char_end``: the span of the **original** input text the piece came from (``str``
+    offsets, end exclusive, surrounding whitespace excluded; see :mod:`glmtts.text.spans`).
     """
 
     text: str
     tokens: tuple[G2PToken, ...]
     pinyin: str
     phonemes: str | None
+    char_start: int = 0
+    char_end: int = 0
 
 
 @dataclass(frozen=True)

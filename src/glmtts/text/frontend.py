@@ -7,6 +7,7 @@ also read word by word with pinyin (:mod:`glmtts.text.segment`) for engines that
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -22,7 +23,9 @@ from glmtts.text.g2p import MandarinG2P
 from glmtts.text.grammar import GrammarSet, NormalizerInfo
 from glmtts.text.normalize import TextNormalizer, is_speakable
 from glmtts.text.phoneme_mode import PhonemeModeG2P
+from glmtts.text.rules import contains_chinese, prepare
 from glmtts.text.segment import SegmentAnalyzer
+from glmtts.text.spans import PieceMap, split_source
 from glmtts.text.split import split_text
 
 _LOGGER = logging.getLogger(__name__)
@@ -177,6 +180,7 @@ class TextFrontend:
         phoneme: bool = False,
         extra_entries: Sequence[tuple[str, str]] = (),
         split: bool = True,
+        spans: bool = True,
     ) -> FrontendResult:
         """Normalize, split, re-normalize each piece and read it.
 
@@ -192,14 +196,30 @@ class TextFrontend:
         if not is_speakable(normalized):
             raise NothingToSayError("nothing to say: the text has no letters, digits or Chinese characters")
         words = cased_words(cased)
+        source = self._source_map(text, normalized) if spans else None
         segments: list[Segment] = []
+        piece_end = 0
         for piece in self.split(normalized) if split else [normalized]:
+            piece_start, piece_end = piece_end, piece_end + len(piece)
             piece_text = normalizer.normalize(piece)
             if not is_speakable(piece_text):
                 continue
             phonemes = self._phoneme_g2p.convert(piece_text, dictionary) if phoneme else None
-            segments.append(self._analyzer.analyze(piece_text, dictionary, phonemes, words))
+            segment = self._analyzer.analyze(piece_text, dictionary, phonemes, words)
+            if source is not None:
+                char_start, char_end = source.span(piece_start, piece_end)
+                segment = dataclasses.replace(segment, char_start=char_start, char_end=char_end)
+            segments.append(segment)
         return FrontendResult(original=text, normalized=normalized, segments=tuple(segments))
+
+    def _source_map(self, text: str, normalized: str) -> PieceMap:
+        """The map from ``normalized`` back to ``text``: clause pieces of ``text`` normalized one by one
+        with the whole text's language rules (see :mod:`glmtts.text.spans`)."""
+        normalizer = self._loaded_normalizer()
+        chinese = contains_chinese(prepare(text))
+        pieces = split_source(text)
+        normalized_pieces = [normalizer.normalize(text[start:end], chinese) for start, end in pieces]
+        return PieceMap(text, normalized, pieces, normalized_pieces)
 
     def _with_entries(self, entries: tuple[tuple[str, str], ...]) -> PronunciationDictionary:
         """The dictionary merged with per-request entries; the last merge is reused (a server sends the

@@ -59,15 +59,19 @@ class TextNormalizer:
         self._custom_replacements = tuple(custom_replacements)
         self._apply_overrides = apply_overrides
 
-    def normalize(self, text: str) -> str:
-        """Upstream's normalized text (lower-cased; ``"."`` for empty input, as upstream)."""
-        return self.normalize_cased(text).lower()
+    def normalize(self, text: str, chinese: bool | None = None) -> str:
+        """Upstream's normalized text (lower-cased; ``"."`` for empty input, as upstream); ``chinese`` as in
+        :meth:`normalize_cased`."""
+        return self.normalize_cased(text, chinese).lower()
 
-    def normalize_cased(self, text: str) -> str:
+    def normalize_cased(self, text: str, chinese: bool | None = None) -> str:
         """:meth:`normalize` before the final lower-casing: every step after upstream's ``lower()`` ignores case,
-        so ``normalize_cased(t).lower() == normalize(t)``; the cased form tells acronyms from words."""
+        so ``normalize_cased(t).lower() == normalize(t)``; the cased form tells acronyms from words.
+        ``chinese``: force the Chinese or English rules (default: upstream's switch on the text itself)."""
         text = prepare(text)
-        text = self._chinese(text) if contains_chinese(text) else self._english(text)
+        if chinese is None:
+            chinese = contains_chinese(text)
+        text = self._chinese(text) if chinese else self._english(text)
         return ensure_ending(normalize_punctuation(text))
 
     def _chinese(self, text: str) -> str:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from glmtts.engines.base import AudioChunk, CancelToken, SynthesisOptions
+from glmtts.engines.captions import TextSpan
 from glmtts.engines.glm.llm import LengthLimits
 from glmtts.engines.glm.synthesis import SegmentSynthesizer, SynthesisSettings
 from glmtts.engines.glm.voice import prompt_text_ids
@@ -51,22 +52,30 @@ class GlmPipeline:
         self.frontend = frontend
         self.synthesizer = synthesizer
 
-    def segment_texts(self, text: str, options: SynthesisOptions) -> list[list[int]]:
-        """Token ids of each segment (phoneme text when requested); segments without tokens are dropped.
+    def segment_texts(self, text: str, options: SynthesisOptions) -> tuple[list[list[int]], list[TextSpan]]:
+        """Token ids of each segment (phoneme text when requested) and the original text it speaks;
+        segments without tokens are dropped.
 
         Raises:
             NothingToSayError: when no segment has any token.
         """
-        result = self.frontend.analyze(text, phoneme=options.phoneme, extra_entries=options.pronunciations)
-        segments = []
+        result = self.frontend.analyze(
+            text,
+            phoneme=options.phoneme,
+            extra_entries=options.pronunciations,
+            spans=options.timestamps != "none",
+        )
+        segments: list[list[int]] = []
+        spans: list[TextSpan] = []
         for segment in result.segments:
             spoken = segment.phonemes if options.phoneme and segment.phonemes else segment.text
             ids = self.tokenizer.encode(spoken)
             if ids:
                 segments.append(ids)
+                spans.append(TextSpan.of(text, segment))
         if not segments:
             raise NothingToSayError("nothing to say: the text tokenizes to nothing")
-        return segments
+        return segments, spans
 
     def stream(
         self,
@@ -76,11 +85,12 @@ class GlmPipeline:
         cancel: CancelToken | None = None,
     ) -> Iterator[AudioChunk]:
         """Yield audio chunks of ``text`` in ``voice`` (one per segment, or per block when streamed)."""
-        segments = self.segment_texts(text, options)
+        segments, spans = self.segment_texts(text, options)
         if voice.prompt_text_ids.size == 0:  # features stored before empty transcripts became "."
             ids = np.asarray(prompt_text_ids(self.tokenizer, ""), dtype=np.int64)
             voice = dataclasses.replace(voice, prompt_text_ids=ids)
-        return self.synthesizer.stream(segments, voice, options, cancel)
+        captions = spans if options.timestamps != "none" else None
+        return self.synthesizer.stream(segments, voice, options, cancel, captions)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ where the flow's embedding then fails on the negative id and the utterance is lo
 from __future__ import annotations
 
 import abc
+import dataclasses
 import logging
 import time
 from collections.abc import Generator, Iterator, Sequence
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from glmtts.engines.base import AudioChunk, CancelToken, SynthesisOptions
+from glmtts.engines.captions import TextSpan
 from glmtts.engines.glm.history import MAX_PROMPT_SPEECH_TOKENS, PromptHistory
 from glmtts.engines.glm.llm import LengthLimits
 from glmtts.engines.glm.sampling import build_sampler
@@ -69,6 +71,8 @@ class SegmentJob:
     options: SynthesisOptions
     is_last: bool
     cancel: CancelToken | None
+    start_sample: int = 0  # where the segment starts in the request's output
+    caption: TextSpan | None = None  # the original text it speaks, when captions are asked for
 
 
 class SegmentRenderer(abc.ABC):
@@ -113,6 +117,20 @@ class SegmentRenderer(abc.ABC):
         samples = np.zeros(0, np.float32) if audio is None else _samples(audio)
         return AudioChunk(samples, self.token2wav.sample_rate, segment_index=job.index, is_last=is_last)
 
+    def final_chunk(self, audio: torch.Tensor | None, job: SegmentJob, n_before: int) -> AudioChunk:
+        """The segment's last chunk, carrying its caption (``n_before``: samples of its earlier chunks)."""
+        chunk = self.chunk(audio, job, is_last=job.is_last)
+        if job.caption is None:
+            return chunk
+        end = job.start_sample + n_before + chunk.samples.size
+        caption = job.caption.timed(job.start_sample, end, chunk.sample_rate)
+        return dataclasses.replace(chunk, captions=(caption,))
+
+    @staticmethod
+    def needs_final_chunk(audio: torch.Tensor | None, job: SegmentJob) -> bool:
+        """Whether the segment's last chunk is sent: it has audio, ends the request or carries a caption."""
+        return (audio is not None and audio.numel() > 0) or job.is_last or job.caption is not None
+
 
 class OneShotRenderer(SegmentRenderer):
     """Upstream's non-streaming synthesis: all tokens, then one flow pass and one HiFT pass."""
@@ -123,8 +141,8 @@ class OneShotRenderer(SegmentRenderer):
         audio = None
         if tokens:
             audio = self.token2wav.token2wav(tokens, *self.prompt_tensors(job.voice), generator=generator)
-        if (audio is not None and audio.numel()) or job.is_last:
-            yield self.chunk(audio, job, is_last=job.is_last)
+        if self.needs_final_chunk(audio, job):
+            yield self.final_chunk(audio, job, 0)
         return tokens
 
 
@@ -138,14 +156,17 @@ class StreamedRenderer(SegmentRenderer):
             *self.prompt_tensors(job.voice), generator=wave_generator, schedule=self.settings.schedule
         )
         tokens: list[int] = []
+        n_samples = 0
         for token in self.decode(job, llm_generator):
             tokens.append(token)
             audio = stream.push([token])
             if audio.numel():
-                yield self.chunk(audio, job)
+                chunk = self.chunk(audio, job)
+                n_samples += chunk.samples.size
+                yield chunk
         tail = stream.finish()
-        if tail.numel() or job.is_last:
-            yield self.chunk(tail, job, is_last=job.is_last)
+        if self.needs_final_chunk(tail, job):
+            yield self.final_chunk(tail, job, n_samples)
         return tokens
 
 
@@ -170,8 +191,12 @@ class SegmentSynthesizer:
         voice: VoiceFeatures,
         options: SynthesisOptions,
         cancel: CancelToken | None = None,
+        captions: Sequence[TextSpan] | None = None,
     ) -> Iterator[AudioChunk]:
-        """Yield the audio of every segment (text ids), in order; the last chunk has ``is_last``."""
+        """Yield the audio of every segment (text ids), in order; the last chunk has ``is_last``.
+
+        ``captions``: the original text of each segment; the chunk where a segment ends then carries its
+        timing (segments follow each other with no gap, so times are sums of sample counts)."""
         renderer = self.renderer(options)
         history = PromptHistory(
             voice.prompt_text_ids.tolist(),
@@ -190,6 +215,8 @@ class SegmentSynthesizer:
                 options,
                 index == len(segments) - 1,
                 cancel,
+                stats.n_samples,
+                captions[index] if captions is not None else None,
             )
             tokens = yield from stats.observe(renderer.render(job))
             stats.n_tokens += len(tokens)
