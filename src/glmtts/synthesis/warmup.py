@@ -5,6 +5,10 @@ the engine's own first inference and text/voice code paths (``engine.warmup``), 
 (primed here on a tiny buffer, no synthesis) and the HTTP layer's first request per route (the server adds
 that as an extra step, with tiny texts). A longer text, a second sentence or the same encoder again are
 already warm after these, so they stay out. ``rounds`` 0 keeps only the engine warm-up and the encoders.
+
+The steps run side by side: the encoders on a helper thread, the HTTP requests on the event loop while the
+model thread runs the engine's warm-up (their tiny syntheses queue behind it on the one model thread), so
+the warm-up costs about the engine's own step plus a few tiny syntheses, not the sum of all steps.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ def prime_encoders(sample_rate: int) -> int:
 
 
 class Warmup:
-    """Named steps: the engine's warm-up on the model thread, the encoders, then ``extra_steps``."""
+    """Named steps run side by side: the engine's warm-up on the model thread, the encoders, ``extra_steps``."""
 
     def __init__(self, service: SynthesisService, rounds: int, extra_steps: Sequence[Step] = ()) -> None:
         self.service = service
@@ -69,10 +73,17 @@ class Warmup:
         return steps + (self.extra_steps if self.rounds > 0 else [])
 
     async def run(self) -> None:
+        """Run every step concurrently; the first failure is raised once all have finished."""
         steps = self.steps()
         lifecycle = self.service.host.lifecycle
         lifecycle.start_warmup(len(steps))
-        for name, run_step in steps:
+
+        async def timed(name: str, run_step: Callable[[], Awaitable[object]]) -> None:
             with step(name):
                 await run_step()
             lifecycle.report_warmup(name)
+
+        results = await asyncio.gather(*(timed(n, s) for n, s in steps), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result

@@ -79,8 +79,11 @@ DEFAULT_PAUSE_S = 0.12
 RUN_GAP_S = 0.04
 TRIM_THRESHOLD = 0.01
 TRIM_PAD_S = 0.04
-#: The warm-up text: both languages, a number and a mixed segment (each a first-time code path).
-WARMUP_TEXT = "Hi, 用Python写3个。"
+#: The warm-up text: the shortest sentence that runs onnxruntime once (measured: a first request after
+#: it is as fast as a warm one, long and Mandarin texts included; bench/README.md "Start-up").
+WARMUP_TEXT = "Hi."
+#: Run through the text path only (Mandarin G2P, a number, a mixed segment's split), not rendered.
+WARMUP_MIXED_TEXT = "Hi, 用Python写3个。"
 
 
 class KokoroEngine(Engine):
@@ -134,12 +137,15 @@ class KokoroEngine(Engine):
         _LOGGER.info("kokoro loaded (%d threads, model %s)", self.config.n_threads, self._assets.model.path)
 
     def warmup(self) -> None:
-        """One short mixed Chinese/English text through the streaming path (onnxruntime's first run,
-        espeak-ng, the Mandarin G2P), then the voice-adaptation code on that audio without synthesizing
-        again (WORLD analysis, pack weights, the transform): what a first request would set up."""
-        options = SynthesisOptions()
-        clip = np.concatenate([c.samples for c in self.stream(WARMUP_TEXT, self.builtin_voice(), options)])
-        profile = SpeakerProfile.analyze(clip[:SAMPLE_RATE], SAMPLE_RATE)  # one second is enough to set up
+        """What a first request would set up, with the least synthesis: one tiny sentence through the
+        streaming path (onnxruntime's first run, espeak-ng), a mixed Chinese/English text through the text
+        path only (Mandarin G2P, numbers), and the voice-adaptation code (WORLD analysis, pack weights,
+        the transform) on a synthetic voiced second — no second synthesis."""
+        for _chunk in self.stream(WARMUP_TEXT, self.builtin_voice(), SynthesisOptions()):
+            pass
+        self._phonemes_of(WARMUP_MIXED_TEXT, ())
+        clip = _voiced_tone(SAMPLE_RATE)
+        profile = SpeakerProfile.analyze(clip, SAMPLE_RATE)
         style_weights(profile, self._pack_profiles)
         VoiceTransform.fit(profile, profile).apply(clip[: SAMPLE_RATE // 2], SAMPLE_RATE)
 
@@ -331,6 +337,15 @@ def _style_of(voice: Voice) -> np.ndarray:
     if array.ndim != 2 or array.shape[1] != STYLE_DIM:
         raise UnknownVoiceError(f"voice {voice.voice_id!r} has a style of shape {array.shape}, not [n, 256]")
     return array
+
+
+def _voiced_tone(sample_rate: int, f0_hz: float = 120.0) -> np.ndarray:
+    """One second of a voiced-like signal (harmonics, vibrato, syllable envelope) WORLD accepts."""
+    t = np.arange(sample_rate) / sample_rate
+    phase = 2 * np.pi * np.cumsum(f0_hz * (1.0 + 0.04 * np.sin(2 * np.pi * 4.0 * t))) / sample_rate
+    wave = sum(np.sin(k * phase) * np.exp(-0.35 * k) for k in range(1, 20))
+    wave = wave * (0.3 + 0.7 * np.abs(np.sin(2 * np.pi * 2.5 * t)))
+    return (0.25 * wave / np.max(np.abs(wave))).astype(np.float32)
 
 
 def _trim(audio: np.ndarray) -> np.ndarray:

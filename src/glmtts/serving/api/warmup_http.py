@@ -24,8 +24,9 @@ from glmtts.synthesis.warmup import synthetic_voice_samples
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Tiny text: these requests exercise the HTTP code paths; the engine was warmed with real shapes already.
-HTTP_WARMUP_TEXT = "Hello."
+#: The engine's shortest sentence: these requests exercise the HTTP code paths (parsing, validation,
+#: encoding, streamed responses); the synthesis itself is warmed by the engine's own warm-up.
+HTTP_WARMUP_TEXT = "Hi."
 
 
 #: A prompt clip this short is refused by the prompt checks (after upload parsing and decoding).
