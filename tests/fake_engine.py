@@ -100,6 +100,8 @@ class FakeEngine(Engine):
         self.step_sizes: list[int] = []
         #: Sequences released (finished, cancelled or closed) in batching mode.
         self.n_released = 0
+        #: Texts in the order their synthesis started (both modes).
+        self.started: list[str] = []
         #: Tests may set this: called at the start of every step with its batch size (e.g. to hold it).
         self.step_hook: Callable[[int], None] | None = None
 
@@ -206,6 +208,7 @@ class FakeEngine(Engine):
         if not segments:
             raise NothingToSayError("text holds nothing speakable")
         self._check_failures(text, cancel)
+        self.started.append(text)
         f0 = float(voice.features["f0"][0])
         return _Sequence(text, segments, f0, options, np.random.default_rng(options.seed))
 
