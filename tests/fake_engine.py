@@ -10,7 +10,14 @@ come from ``EngineConfig.extra`` (or, for engines built in a CLI subprocess, ``F
 - ``log_path``: append each synthesized text to this file (counts syntheses across processes);
 - ``text_frontend``: load the real text frontend and read the text through it (so the live pronunciation
   dictionary changes the audio: each segment carries a tone that depends on its phonemes);
-- ``word_timing``: declare ``Capabilities.word_timestamps`` and time words when asked.
+- ``word_timing``: declare ``Capabilities.word_timestamps`` and time words when asked;
+- ``batching``: declare ``Capabilities(batching=True)``; :meth:`FakeEngine.stream_steps` then parks
+  (yields ``STEP_PENDING``) before each chunk and :meth:`FakeEngine.run_step` renders the next chunk of
+  every parked sequence (``step_delay_s`` once per step), recording each step's batch size in
+  :attr:`FakeEngine.step_sizes`. ``max_batch`` (default 4), ``batch_token_budget`` and
+  ``kv_capacity_tokens`` make :meth:`FakeEngine.batch_limits`; ``kv_cache`` in :meth:`memory_bytes` is
+  the preallocated capacity (1 KiB per position). A sequence's chunks depend only on its text, voice and
+  seed, never on its batch mates: they are the chunks :meth:`FakeEngine.stream` yields.
 
 Captions follow the contract of :mod:`glmtts.audio.chunk`: each chunk (one sentence) carries its own
 :class:`CaptionSegment` with exact sample-based times and offsets into the request text; words split at
@@ -26,7 +33,8 @@ import os
 import re
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,12 +42,15 @@ import numpy as np
 from glmtts.audio import CaptionSegment, CaptionWord, to_mono
 from glmtts.engines.base import (
     SPEED_LIMITS,
+    STEP_PENDING,
     AudioChunk,
+    BatchLimits,
     CancelToken,
     Capabilities,
     Engine,
     EngineConfig,
     ProgressCallback,
+    StepPending,
     SynthesisOptions,
     Voice,
 )
@@ -50,11 +61,18 @@ SAMPLE_RATE = 24000
 BUILTIN_F0 = {"fake_f": 220.0, "fake_m": 120.0}
 SECONDS_PER_CHAR = 0.04
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
+#: Bytes of fake KV cache per position (``memory_bytes()["kv_cache"]``).
+KV_BYTES_PER_TOKEN = 1024
 
 
 def sentences(text: str) -> list[str]:
     """The chunks the fake engine speaks for ``text`` (without a text frontend)."""
     return [s for s in _SENTENCE_END.split(text) if re.search(r"\w", s)]
+
+
+def expected_samples(text: str, speed: float = 1.0) -> int:
+    """How many samples the fake engine produces for ``text``."""
+    return sum(int(max(0.2, SECONDS_PER_CHAR * len(s)) / speed * SAMPLE_RATE) for s in sentences(text))
 
 
 def _caption(
@@ -80,9 +98,19 @@ def _caption(
     return CaptionSegment(text[char_start:char_end], char_start, char_end, start_s, end_s, tuple(timed))
 
 
-def expected_samples(text: str, speed: float = 1.0) -> int:
-    """How many samples the fake engine produces for ``text``."""
-    return sum(int(max(0.2, SECONDS_PER_CHAR * len(s)) / speed * SAMPLE_RATE) for s in sentences(text))
+@dataclass
+class _Sequence:
+    """One parked-or-running request of the batching mode: what it says and what it has rendered."""
+
+    text: str
+    segments: list[tuple[str, str]]
+    f0: float
+    options: SynthesisOptions
+    rng: np.random.Generator
+    index: int = 0
+    ready: list[AudioChunk] = field(default_factory=list)
+    samples_done: int = 0  # output samples rendered so far (caption times)
+    cursor: int = 0  # where the next segment is looked for in ``text`` (caption offsets)
 
 
 class FakeEngine(Engine):
@@ -97,6 +125,15 @@ class FakeEngine(Engine):
         self.n_warmups = 0
         self._flaky_seen: set[str] = set()
         self._frontend: Any = None
+        self._parked: list[_Sequence] = []
+        #: Batching mode: the number of sequences each :meth:`run_step` served, in order.
+        self.step_sizes: list[int] = []
+        #: Sequences released (finished, cancelled or closed) in batching mode.
+        self.n_released = 0
+        #: Texts in the order their synthesis started (both modes).
+        self.started: list[str] = []
+        #: Tests may set this: called at the start of every step with its batch size (e.g. to hold it).
+        self.step_hook: Callable[[int], None] | None = None
 
     @property
     def sample_rate(self) -> int:
@@ -128,7 +165,21 @@ class FakeEngine(Engine):
             phoneme_mode=self._frontend is not None,
             speed_range=SPEED_LIMITS,
             sample_rates=(SAMPLE_RATE,),
+            batching=self.batching,
             word_timestamps=bool(self.config.extra.get("word_timing")),
+        )
+
+    @property
+    def batching(self) -> bool:
+        return bool(self.config.extra.get("batching", False))
+
+    def batch_limits(self) -> BatchLimits:
+        if not self.batching:
+            return BatchLimits()
+        return BatchLimits(
+            max_sequences=int(self.config.extra.get("max_batch", 4)),
+            token_budget=int(self.config.extra.get("batch_token_budget", 2048)),
+            kv_capacity_tokens=int(self.config.extra.get("kv_capacity_tokens", 16_384)),
         )
 
     @property
@@ -178,51 +229,97 @@ class FakeEngine(Engine):
             self._flaky_seen.add(text)
             raise EngineError("fake transient failure")
 
-    def stream(
-        self, text: str, voice: Voice, options: SynthesisOptions, cancel: CancelToken | None = None
-    ) -> Iterator[AudioChunk]:
+    def _start(
+        self, text: str, voice: Voice, options: SynthesisOptions, cancel: CancelToken | None
+    ) -> _Sequence:
+        """Validate a request (raising before any audio) and set up its rendering state."""
         if not self.loaded or self.asleep:
             raise RuntimeError("fake engine used before load or while asleep")
         segments = self._segments(text, options)
         if not segments:
             raise NothingToSayError("text holds nothing speakable")
         self._check_failures(text, cancel)
-        return self._chunks(text, segments, float(voice.features["f0"][0]), options, cancel)
+        self.started.append(text)
+        f0 = float(voice.features["f0"][0])
+        return _Sequence(text, segments, f0, options, np.random.default_rng(options.seed))
 
-    def _chunks(
-        self,
-        text: str,
-        segments: list[tuple[str, str]],
-        f0: float,
-        options: SynthesisOptions,
-        cancel: CancelToken | None,
+    def stream(
+        self, text: str, voice: Voice, options: SynthesisOptions, cancel: CancelToken | None = None
     ) -> Iterator[AudioChunk]:
-        rng = np.random.default_rng(options.seed)
-        words = options.timestamps == "word" and self.capabilities().word_timestamps
-        n_done, cursor = 0, 0
-        for index, (segment, reading) in enumerate(segments):
+        return self._chunks(self._start(text, voice, options, cancel), cancel)
+
+    def _chunks(self, sequence: _Sequence, cancel: CancelToken | None) -> Iterator[AudioChunk]:
+        while sequence.index < len(sequence.segments):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             time.sleep(self._option("segment_delay_s", 0.0))
-            duration_s = max(0.2, SECONDS_PER_CHAR * len(segment)) / options.speed
-            t = np.arange(int(duration_s * SAMPLE_RATE)) / SAMPLE_RATE
-            wave = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 5))
-            if reading:
-                wave = wave + 0.2 * np.sin(2 * np.pi * (1000.0 + zlib.crc32(reading.encode()) % 2000) * t)
-            samples = (0.2 * wave + 0.001 * rng.standard_normal(t.size)).astype(np.float32)
-            captions: tuple[CaptionSegment, ...] = ()
-            if options.timestamps != "none":
-                start_s, end_s = n_done / SAMPLE_RATE, (n_done + t.size) / SAMPLE_RATE
-                captions = (_caption(text, segment, cursor, start_s, end_s, words),)
-                cursor = captions[0].char_end
-            n_done += t.size
-            last = index == len(segments) - 1
-            yield AudioChunk(samples, SAMPLE_RATE, segment_index=index, is_last=last, captions=captions)
+            yield self._render(sequence)
+        self._finished(sequence.text)
+
+    def _render(self, sequence: _Sequence) -> AudioChunk:
+        """The next chunk of ``sequence`` (the same whether it runs alone or in a batch)."""
+        index = sequence.index
+        segment, reading = sequence.segments[index]
+        sequence.index += 1
+        duration_s = max(0.2, SECONDS_PER_CHAR * len(segment)) / sequence.options.speed
+        t = np.arange(int(duration_s * SAMPLE_RATE)) / SAMPLE_RATE
+        wave = sum(np.sin(2 * np.pi * k * sequence.f0 * t) / k for k in range(1, 5))
+        if reading:
+            wave = wave + 0.2 * np.sin(2 * np.pi * (1000.0 + zlib.crc32(reading.encode()) % 2000) * t)
+        samples = (0.2 * wave + 0.001 * sequence.rng.standard_normal(t.size)).astype(np.float32)
+        is_last = index == len(sequence.segments) - 1
+        captions: tuple[CaptionSegment, ...] = ()
+        options = sequence.options
+        if options.timestamps != "none":
+            words = options.timestamps == "word" and self.capabilities().word_timestamps
+            start_s = sequence.samples_done / SAMPLE_RATE
+            end_s = (sequence.samples_done + t.size) / SAMPLE_RATE
+            captions = (_caption(sequence.text, segment, sequence.cursor, start_s, end_s, words),)
+            sequence.cursor = captions[0].char_end
+        sequence.samples_done += t.size
+        return AudioChunk(samples, SAMPLE_RATE, segment_index=index, is_last=is_last, captions=captions)
+
+    def _finished(self, text: str) -> None:
         self.n_synth += 1
         log_path = self.config.extra.get("log_path", os.environ.get("FAKE_ENGINE_LOG"))
         if log_path:
             with open(str(log_path), "a", encoding="utf-8") as handle:
                 handle.write(text.replace("\n", " ") + "\n")
+
+    # -- batching mode -------------------------------------------------------------------------------
+    def stream_steps(
+        self, text: str, voice: Voice, options: SynthesisOptions, cancel: CancelToken | None = None
+    ) -> Iterator[AudioChunk | StepPending]:
+        """Park before each chunk; :meth:`run_step` renders it (batching mode; else :meth:`stream`)."""
+        if not self.batching:
+            yield from self.stream(text, voice, options, cancel)
+            return
+        sequence = self._start(text, voice, options, cancel)
+        try:
+            while sequence.index < len(sequence.segments) or sequence.ready:
+                if not sequence.ready:
+                    self._parked.append(sequence)
+                    yield STEP_PENDING
+                    continue
+                yield sequence.ready.pop(0)
+            self._finished(text)
+        finally:
+            if sequence in self._parked:
+                self._parked.remove(sequence)
+            self.n_released += 1
+
+    def run_step(self) -> None:
+        """Render the next chunk of up to ``max_batch`` parked sequences (the oldest first)."""
+        limit = self.batch_limits().max_sequences
+        batch, self._parked = self._parked[:limit], self._parked[limit:]
+        if not batch:
+            return
+        if self.step_hook is not None:
+            self.step_hook(len(batch))
+        self.step_sizes.append(len(batch))
+        time.sleep(self._option("step_delay_s", 0.0))
+        for sequence in batch:
+            sequence.ready.append(self._render(sequence))
 
     def release(self) -> int:
         return 4096
@@ -234,4 +331,7 @@ class FakeEngine(Engine):
         self.asleep = False
 
     def memory_bytes(self) -> dict[str, int]:
-        return {"weights": 0 if self.asleep else 1_000_000}
+        report = {"weights": 0 if self.asleep else 1_000_000}
+        if self.batching:
+            report["kv_cache"] = self.batch_limits().kv_capacity_tokens * KV_BYTES_PER_TOKEN
+        return report

@@ -37,6 +37,9 @@ _FIELDS = (
     "api_key",
     "max_queue",
     "max_batch_queue",
+    "max_batch",
+    "batch_token_budget",
+    "kv_capacity_tokens",
     "request_timeout_s",
     "max_upload_bytes",
     "min_prompt_s",
@@ -68,9 +71,22 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--cache-dir", type=Path, help="model/text caches (default: the user cache dir)")
     parser.add_argument("--api-key", help="require 'Authorization: Bearer KEY' on /v1/*")
     parser.add_argument(
-        "--max-queue", type=int, help="interactive requests allowed to wait (default 16); more get 429"
+        "--max-queue",
+        type=int,
+        help="interactive requests held at once (default 16; a batching engine's batch counts); more get 429",
     )
     parser.add_argument("--max-batch-queue", type=int, help="batch-job items allowed to wait (default 256)")
+    parser.add_argument(
+        "--max-batch",
+        type=int,
+        help="sequences decoded together per step by a batching engine (glm; 1 = serial)",
+    )
+    parser.add_argument(
+        "--batch-token-budget", type=int, help="tokens one batched step may process (long prefills split)"
+    )
+    parser.add_argument(
+        "--kv-capacity-tokens", type=int, help="KV-cache positions preallocated over all sequences"
+    )
     parser.add_argument("--request-timeout-s", type=float, help="per-request timeout counted from enqueue")
     parser.add_argument("--max-upload-bytes", type=int, help="upload size limit (default 20 MiB)")
     parser.add_argument("--min-prompt-s", type=float, help="shortest prompt clip accepted (seconds)")

@@ -11,6 +11,7 @@ engine load early (``glmtts serve`` builds its web app while the engine loads). 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -87,9 +88,22 @@ class Services:
                 "max_batch": worker.limits.batch,
                 "busy": worker.busy,
             },
+            "batch": self._batch_status(),
             "memory": self.memory.snapshot(),
             "lazy": settings.lazy,
             "startup": self.startup.to_json(),
+        }
+
+    def _batch_status(self) -> dict[str, Any]:
+        """Continuous batching: the engine's limits, the batch now, step counts and rates, KV bytes."""
+        host, worker = self.runtime.host, self.runtime.worker
+        limits = host.batch_limits
+        return {
+            "enabled": bool(host.info and host.info.capabilities.batching and limits.max_sequences > 1),
+            "limits": dataclasses.asdict(limits),
+            "in_flight": {p.name.lower(): worker.in_flight(p) for p in Priority},
+            **worker.steps.snapshot(),
+            "kv_cache_bytes": self.memory.engine_bytes.get("kv_cache", 0),
         }
 
     def begin_load(self) -> None:
@@ -137,9 +151,10 @@ def build_services(
         engine,
         settings.runtime_config(),
         observer=lambda request, summary: metrics.observe_synthesis(
-            request.route, summary.timings.first_audio_s, summary.rtf, summary.audio_s
+            request.route, summary, request.options.stream
         ),
         task_observer=lambda priority, wait_s, _run_s: metrics.observe_task(priority.name.lower(), wait_s),
+        step_observer=metrics.observe_step,
         on_load=[lambda loaded: loaded.set_pronunciations(pronunciations.entries())],
         timer=timer,
     )
@@ -148,6 +163,15 @@ def build_services(
         lambda: runtime.lifecycle.phase,
         lambda: {p.name.lower(): runtime.worker.depth(p) for p in Priority},
         memory.snapshot,
+        lambda: {p.name.lower(): runtime.worker.in_flight(p) for p in Priority},
     )
+    if settings.max_batch is not None and settings.max_queue < settings.max_batch:
+        _LOGGER.warning(
+            "max_queue %d < max_batch %d: the batch counts against the queue bound, so at most %d "
+            "interactive requests are decoded together",
+            settings.max_queue,
+            settings.max_batch,
+            settings.max_queue,
+        )
     jobs = JobManager(settings.workdir, runtime.service)
     return Services(settings, runtime, metrics, memory, pronunciations, jobs)

@@ -41,8 +41,15 @@ class ServeSettings(BaseSettings):
     #: Compiled model/text caches; None: the engine's default (the user cache dir, shared by all runs).
     cache_dir: Path | None = None
     api_key: str | None = None
+    #: Interactive requests held at once: waiting ones, plus (batching engines) those in the batch.
     max_queue: Annotated[int, Field(ge=1, le=100_000)] = 16
     max_batch_queue: Annotated[int, Field(ge=1, le=1_000_000)] = 256
+    #: Sequences decoded together per step by a batching engine (None: the engine's default; 1: serial).
+    max_batch: Annotated[int, Field(ge=1, le=1024)] | None = None
+    #: Tokens one batched step may process (long prefills are split); None: the engine's default.
+    batch_token_budget: Annotated[int, Field(ge=1)] | None = None
+    #: KV-cache positions preallocated over all sequences; None: the engine's default.
+    kv_capacity_tokens: Annotated[int, Field(ge=1)] | None = None
     request_timeout_s: Annotated[float, Field(gt=0)] = 300.0
     max_upload_bytes: Annotated[int, Field(ge=1024)] = 20 * 1024 * 1024
     min_prompt_s: Annotated[float, Field(gt=0.0, le=60.0)] = MIN_PROMPT_S
@@ -80,6 +87,9 @@ class ServeSettings(BaseSettings):
             cache_dir=self.cache_dir,
             flow_dtype=self.flow_dtype,
             hift_dtype=self.hift_dtype,
+            max_batch=self.max_batch,
+            batch_token_budget=self.batch_token_budget,
+            kv_capacity_tokens=self.kv_capacity_tokens,
             options=self.engine_options,
         )
 

@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 
-from glmtts.engines.base import Engine, EngineInfo
+from glmtts.engines.base import BatchLimits, Engine, EngineInfo
 from glmtts.errors import NotReadyError
 from glmtts.synthesis.lifecycle import Lifecycle, Phase
 from glmtts.synthesis.worker import ModelWorker
@@ -54,6 +54,8 @@ class EngineHost:
         self.on_load = list(on_load)
         self.timer = timer or StartupTimer()
         self.info: EngineInfo | None = None
+        #: The loaded engine's per-step limits (``max_sequences=1``: it does not batch).
+        self.batch_limits = BatchLimits()
         self._load_future: concurrent.futures.Future[EngineInfo] | None = None
         self._load_lock = threading.Lock()
 
@@ -78,6 +80,8 @@ class EngineHost:
                     hook(engine)
         _LOGGER.info("engine %s loaded; %d stored voices ready", engine.name, n_voices)
         self.info = engine.info()
+        if self.info.capabilities.batching:
+            self.batch_limits = engine.batch_limits()
         return self.info
 
     def _read_stored_voices(self) -> None:

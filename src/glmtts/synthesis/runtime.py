@@ -20,7 +20,7 @@ from glmtts.synthesis.host import EngineHost, LoadHook
 from glmtts.synthesis.lifecycle import Lifecycle
 from glmtts.synthesis.request import Defaults, Limits, RequestDecoder
 from glmtts.synthesis.service import SynthesisObserver, SynthesisService
-from glmtts.synthesis.worker import ModelWorker, QueueLimits, TaskObserver
+from glmtts.synthesis.worker import ModelWorker, QueueLimits, StepObserver, TaskObserver
 from glmtts.timing import StartupTimer
 from glmtts.voices import FeatureCache, VoiceLibrary, VoiceStore
 
@@ -37,17 +37,29 @@ def engine_config(
     dictionary: Path | None = None,
     flow_dtype: str | None = None,
     hift_dtype: str | None = None,
+    max_batch: int | None = None,
+    batch_token_budget: int | None = None,
+    kv_capacity_tokens: int | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> EngineConfig:
     """The engine configuration for these flags; ``engine_class`` (``"module:Class"``) registers ``name``.
 
-    Component flags land in ``EngineConfig.extra`` (``flow_dtype``, ``hift_dtype``); ``options`` are
-    passed through as extra too (given flags win).
+    Component and batching flags land in ``EngineConfig.extra`` under their own names (``flow_dtype``,
+    ``hift_dtype``, ``max_batch``, ``batch_token_budget``, ``kv_capacity_tokens``: what a batching engine
+    reads into its :class:`~glmtts.engines.base.BatchLimits`); ``options`` are passed through as extra
+    too (given flags win).
     """
     if engine_class:
         register_engine(name, engine_class)
     extra: dict[str, Any] = dict(options or {})
-    for key, value in (("flow_dtype", flow_dtype), ("hift_dtype", hift_dtype)):
+    flags: dict[str, Any] = {
+        "flow_dtype": flow_dtype,
+        "hift_dtype": hift_dtype,
+        "max_batch": max_batch,
+        "batch_token_budget": batch_token_budget,
+        "kv_capacity_tokens": kv_capacity_tokens,
+    }
+    for key, value in flags.items():
         if value is not None:
             extra[key] = value
     return EngineConfig(
@@ -123,13 +135,14 @@ def build_runtime(
     *,
     observer: SynthesisObserver | None = None,
     task_observer: TaskObserver | None = None,
+    step_observer: StepObserver | None = None,
     on_load: Sequence[LoadHook] = (),
     timer: StartupTimer | None = None,
 ) -> Runtime:
     """Wire a runtime around ``engine`` (nothing loads, the worker is not started); ``timer`` records the
     load and warm-up steps (the host makes its own when None)."""
     config = config or RuntimeConfig()
-    worker = ModelWorker(engine, config.queue, observer=task_observer)
+    worker = ModelWorker(engine, config.queue, observer=task_observer, step_observer=step_observer)
     lifecycle = Lifecycle()
     disk = (
         FeatureCache(config.voice_features_dir, config.voice_features_max)

@@ -2,8 +2,10 @@
 
 :meth:`SynthesisService.run` resolves the voice (unknown names fail here, before anything is queued),
 then queues one task on the model worker that loads the engine if the host is lazy, gets the voice's
-features from the voice subsystem, streams ``engine.stream`` chunk by chunk and ends with a
-:class:`~glmtts.synthesis.stream.Summary`; the request's log line and the metrics observer run as that
+features from the voice subsystem, streams ``engine.stream_steps`` chunk by chunk and ends with a
+:class:`~glmtts.synthesis.stream.Summary`. ``STEP_PENDING`` (a batching engine's parked sequence) is passed
+through to the worker, which batches such tasks (:mod:`glmtts.synthesis.scheduler`) and never puts the
+marker on a stream; engines without batching never park; the request's log line and the metrics observer run as that
 summary is made. The live pronunciation dictionary is the engine's own (:meth:`set_pronunciations`), so
 every request of the process reads text the same way.
 """
@@ -17,11 +19,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
-from glmtts.engines.base import CancelToken, Engine
+from glmtts.engines.base import CancelToken, Engine, StepPending
 from glmtts.errors import InvalidOptionError
 from glmtts.synthesis.host import EngineHost
 from glmtts.synthesis.request import RequestDecoder, SynthesisRequest
-from glmtts.synthesis.stream import Summary, SynthesisEvent, SynthesisStream, Timings
+from glmtts.synthesis.stream import PlaybackClock, Summary, SynthesisEvent, SynthesisStream, Timings
 from glmtts.synthesis.worker import ModelWorker, Priority
 from glmtts.text import FrontendResult
 from glmtts.voices import PromptClip, ResolvedVoice, VoiceLibrary, VoiceRecord, VoiceSpec
@@ -107,28 +109,29 @@ class SynthesisService:
         resolved: ResolvedVoice,
         cancel: CancelToken,
         enqueued_at: float,
-    ) -> Iterator[SynthesisEvent]:
-        """The task on the model thread."""
+    ) -> Iterator[SynthesisEvent | StepPending]:
+        """The task on the model thread (it parks with the engine's sequence: see the module docstring)."""
         self.host.ensure_loaded(engine)
         started = time.monotonic()
         voice, cached = self.voices.voice_for(engine, resolved)
         voice_done = time.monotonic()
-        first_audio = 0.0
-        audio_s = 0.0
-        for chunk in engine.stream(request.text, voice, request.options, cancel):
-            first_audio = first_audio or time.monotonic()
-            audio_s += chunk.duration_s
-            yield chunk
+        clock = PlaybackClock()
+        for event in engine.stream_steps(request.text, voice, request.options, cancel):
+            if not isinstance(event, StepPending):
+                clock.arrive(event.duration_s, time.monotonic())
+            yield event
         finished = time.monotonic()
         timings = Timings(
             queue_wait_s=started - enqueued_at,
             voice_s=voice_done - started,
-            first_audio_s=(first_audio or finished) - enqueued_at,
+            first_audio_s=(clock.first_arrival or finished) - enqueued_at,
             synth_s=finished - voice_done,
             total_s=finished - enqueued_at,
             voice_cached=cached,
+            n_chunks=clock.n_chunks,
+            continuity=clock.continuity,
         )
-        summary = Summary(engine.sample_rate, audio_s, timings)
+        summary = Summary(engine.sample_rate, clock.audio_s, timings)
         self._record(request, summary)
         yield summary
 
@@ -140,7 +143,7 @@ class SynthesisService:
         timings = summary.timings
         _LOGGER.info(
             "request %s route=%s chars=%d audio_s=%.2f queue_s=%.3f voice_s=%.3f cached=%s ttfa_s=%.3f "
-            "synth_s=%.3f rtf=%.3f",
+            "synth_s=%.3f rtf=%.3f chunks=%d continuity=%.2f",
             request.request_id or "-",
             request.route,
             len(request.text),
@@ -151,6 +154,8 @@ class SynthesisService:
             timings.first_audio_s,
             timings.synth_s,
             summary.rtf,
+            timings.n_chunks,
+            timings.continuity,
         )
 
     # ------------------------------------------------------------------ other model-thread work

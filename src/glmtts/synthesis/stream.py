@@ -28,7 +28,11 @@ from glmtts.synthesis.bridge import ChunkStream
 
 @dataclass(frozen=True)
 class Timings:
-    """Where the time of one request went (seconds; ``first_audio_s`` and ``total_s`` from enqueue)."""
+    """Where the time of one request went (seconds; ``first_audio_s`` and ``total_s`` from enqueue).
+
+    ``continuity`` is the share of chunks after the first that were ready before the audio ahead of them
+    had finished playing (see :class:`PlaybackClock`); 1.0 for a single chunk.
+    """
 
     queue_wait_s: float = 0.0
     voice_s: float = 0.0
@@ -36,6 +40,40 @@ class Timings:
     synth_s: float = 0.0
     total_s: float = 0.0
     voice_cached: bool = False
+    n_chunks: int = 0
+    continuity: float = 1.0
+
+
+class PlaybackClock:
+    """Streaming continuity of one request: chunk arrival times against the audio already delivered.
+
+    Playback starts when the first chunk arrives and plays without pause; chunk ``k`` is on time when it
+    arrives no later than the moment chunks ``0..k-1`` finish playing (arrival ≤ first arrival + their
+    duration). A listener hears a gap for every late chunk.
+    """
+
+    def __init__(self) -> None:
+        self.n_chunks = 0
+        self.n_on_time = 0
+        self.first_arrival: float | None = None
+        self._delivered_s = 0.0
+
+    def arrive(self, duration_s: float, now: float) -> None:
+        """Record a chunk of ``duration_s`` seconds arriving at monotonic time ``now``."""
+        if self.first_arrival is None:
+            self.first_arrival = now
+        elif now <= self.first_arrival + self._delivered_s:
+            self.n_on_time += 1
+        self._delivered_s += duration_s
+        self.n_chunks += 1
+
+    @property
+    def audio_s(self) -> float:
+        return self._delivered_s
+
+    @property
+    def continuity(self) -> float:
+        return self.n_on_time / (self.n_chunks - 1) if self.n_chunks > 1 else 1.0
 
 
 @dataclass(frozen=True)

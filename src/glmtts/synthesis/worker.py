@@ -7,87 +7,58 @@ a task (``Callable[[Engine], T]``) and get a :class:`concurrent.futures.Future`,
 full queue raises :class:`~glmtts.errors.OverloadedError` at submit time. Timeouts count from enqueue: a task
 still waiting at its deadline fails with :class:`~glmtts.errors.RequestTimeoutError` without running, and a
 running task sees its :class:`~glmtts.engines.base.CancelToken` turn cancelled at the deadline.
+
+The loop runs one task at a time, except for engines whose capabilities declare ``batching`` with
+``batch_limits().max_sequences > 1``: there the first stream task starts a
+:class:`~glmtts.synthesis.scheduler.StepScheduler`, which batches stream tasks step by step (plain tasks
+run between steps) until the batch is empty. A stream task may yield ``STEP_PENDING`` (a batching
+engine's parked sequence); run alone, the worker answers it with ``engine.run_step()``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import enum
-import heapq
 import itertools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from glmtts.engines.base import CancelToken, Engine
-from glmtts.errors import CancelledError, NotReadyError, OverloadedError, RequestTimeoutError
+from glmtts.engines.base import CancelToken, Engine, StepPending
 from glmtts.synthesis.bridge import ChunkStream
+from glmtts.synthesis.scheduler import StepObserver, StepScheduler, StepStats
+from glmtts.synthesis.taskqueue import (
+    DeadlineCancelToken,
+    Priority,
+    QueueLimits,
+    StreamTask,
+    TaskQueue,
+    WorkItem,
+    close_steps,
+    translate_error,
+)
+
+__all__ = [
+    "DeadlineCancelToken",
+    "ModelWorker",
+    "Priority",
+    "QueueLimits",
+    "StepObserver",
+    "TaskObserver",
+    "current_token",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 #: Called after each task with (priority, queue wait seconds, run seconds).
-TaskObserver = Callable[["Priority", float, float], None]
-
-
-class Priority(enum.IntEnum):
-    """Lower value runs first."""
-
-    INTERACTIVE = 0
-    BATCH = 1
-
-
-class DeadlineCancelToken(CancelToken):
-    """A cancel token that also reports cancelled once its deadline (monotonic seconds) has passed."""
-
-    def __init__(self, deadline: float | None = None, parent: CancelToken | None = None) -> None:
-        super().__init__()
-        self.deadline = deadline
-        self.parent = parent
-
-    @property
-    def expired(self) -> bool:
-        return self.deadline is not None and time.monotonic() >= self.deadline
-
-    @property
-    def cancelled(self) -> bool:
-        parent_cancelled = self.parent is not None and self.parent.cancelled
-        return super().cancelled or parent_cancelled or self.expired
-
-    def raise_if_cancelled(self) -> None:
-        if self.expired:
-            raise RequestTimeoutError("request timed out (deadline counted from enqueue)")
-        if self.cancelled:
-            raise CancelledError("synthesis was cancelled")
-
-
-@dataclass(order=True)
-class _WorkItem:
-    priority: int
-    sequence: int
-    run: Callable[[Engine], None] = field(compare=False)
-    fail: Callable[[BaseException], None] = field(compare=False)
-    token: DeadlineCancelToken = field(compare=False)
-    enqueued_at: float = field(compare=False)
-
-
-@dataclass(frozen=True)
-class QueueLimits:
-    """Queue bounds per priority (waiting tasks, not counting the one running)."""
-
-    interactive: int = 16
-    batch: int = 256
-
-    def limit(self, priority: Priority) -> int:
-        return self.interactive if priority is Priority.INTERACTIVE else self.batch
+TaskObserver = Callable[[Priority, float, float], None]
 
 
 class ModelWorker:
-    """Owns an engine on one dedicated thread; runs submitted tasks one at a time by priority."""
+    """Owns an engine on one dedicated thread; runs submitted tasks by priority (batched where it can)."""
 
     def __init__(
         self,
@@ -95,18 +66,17 @@ class ModelWorker:
         limits: QueueLimits | None = None,
         observer: TaskObserver | None = None,
         name: str = "glmtts-model",
+        step_observer: StepObserver | None = None,
     ) -> None:
         self.engine = engine
         self.limits = limits or QueueLimits()
+        self._queue = TaskQueue(self.limits)
         self._observer = observer
-        self._heap: list[_WorkItem] = []
-        self._waiting = dict.fromkeys(Priority, 0)
-        self._sequence = itertools.count()
-        self._condition = threading.Condition()
-        self._accepting = True
-        self._stopping = False
+        self._step_observer = step_observer
+        #: The batched steps run so far (engines that batch).
+        self.steps = StepStats()
+        self._sequence = itertools.count()  # next() on it is atomic: submitters need no lock
         self._busy = False
-        self._mean_run_s = 0.5
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     # ------------------------------------------------------------------ lifecycle
@@ -117,12 +87,7 @@ class ModelWorker:
 
     def stop(self, drain: bool = True, timeout_s: float | None = 30.0) -> None:
         """Stop accepting work; finish queued tasks when ``drain`` (else fail them), then join the thread."""
-        with self._condition:
-            self._accepting = False
-            if not drain:
-                self._fail_waiting(NotReadyError("server is shutting down"))
-            self._stopping = True
-            self._condition.notify_all()
+        self._queue.close(drain)
         if self._thread.is_alive():
             self._thread.join(timeout_s)
 
@@ -132,10 +97,11 @@ class ModelWorker:
 
     def depth(self, priority: Priority | None = None) -> int:
         """Number of tasks waiting (all priorities when ``priority`` is None)."""
-        with self._condition:
-            if priority is None:
-                return sum(self._waiting.values())
-            return self._waiting[priority]
+        return self._queue.depth(priority)
+
+    def in_flight(self, priority: Priority | None = None) -> int:
+        """Sequences in the running batch (0 unless the engine batches)."""
+        return self._queue.in_flight(priority)
 
     @property
     def busy(self) -> bool:
@@ -164,7 +130,7 @@ class ModelWorker:
                 token.raise_if_cancelled()
                 result = _call_with_token(task, engine, token)
             except BaseException as exc:  # boundary: hand every failure to the waiting caller
-                future.set_exception(_translate(exc, token))
+                future.set_exception(translate_error(exc, token))
             else:
                 future.set_result(result)
 
@@ -172,12 +138,12 @@ class ModelWorker:
             if future.set_running_or_notify_cancel():
                 future.set_exception(exc)
 
-        self._enqueue(run, fail, token, priority)
+        self._queue.push(WorkItem(int(priority), next(self._sequence), run, fail, token, time.monotonic()))
         return future
 
     def submit_stream(
         self,
-        task: Callable[[Engine, CancelToken], Iterator[Any]],
+        task: StreamTask,
         *,
         priority: Priority = Priority.INTERACTIVE,
         timeout_s: float | None = None,
@@ -194,81 +160,92 @@ class ModelWorker:
         def run(engine: Engine) -> None:
             try:
                 token.raise_if_cancelled()
-                for item in task(engine, token):
-                    token.raise_if_cancelled()
-                    stream.put(item)
+                _drive_alone(engine, task(engine, token), token, stream)
             except BaseException as exc:  # boundary: the consumer re-raises it
-                stream.fail(_translate(exc, token))
+                stream.fail(translate_error(exc, token))
             else:
                 stream.finish()
 
-        self._enqueue(run, stream.fail, token, priority)
+        sequence = next(self._sequence)
+        item = WorkItem(int(priority), sequence, run, stream.fail, token, time.monotonic(), task, stream)
+        self._queue.push(item)
         return stream
 
     def _token(self, timeout_s: float | None, cancel: CancelToken | None) -> DeadlineCancelToken:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         return DeadlineCancelToken(deadline, parent=cancel)
 
-    def _enqueue(
-        self,
-        run: Callable[[Engine], None],
-        fail: Callable[[BaseException], None],
-        token: DeadlineCancelToken,
-        priority: Priority,
-    ) -> None:
-        with self._condition:
-            if not self._accepting:
-                raise NotReadyError("server is shutting down")
-            limit = self.limits.limit(priority)
-            if self._waiting[priority] >= limit:
-                retry_after_s = max(1.0, self._mean_run_s * (self._waiting[priority] + 1))
-                raise OverloadedError(
-                    f"{priority.name.lower()} queue is full ({limit} waiting); retry later",
-                    retry_after_s=round(retry_after_s, 1),
-                )
-            item = _WorkItem(int(priority), next(self._sequence), run, fail, token, time.monotonic())
-            heapq.heappush(self._heap, item)
-            self._waiting[priority] += 1
-            self._condition.notify()
-
     # ------------------------------------------------------------------ the thread
     def _loop(self) -> None:
         _LOGGER.debug("model worker started")
-        while True:
-            with self._condition:
-                while not self._heap and not self._stopping:
-                    self._condition.wait()
-                if not self._heap:
-                    break
-                item = heapq.heappop(self._heap)
-                priority = Priority(item.priority)
-                self._waiting[priority] -= 1
-                self._busy = True
-            self._run_item(item, priority)
+        while (item := self._queue.pop()) is not None:
+            self._busy = True
+            width = self._batch_width() if item.steps is not None else 1
+            if width > 1:
+                self._run_batch(item, width)
+            else:
+                self._run_item(item)
+            self._busy = False
         _LOGGER.debug("model worker stopped")
 
-    def _run_item(self, item: _WorkItem, priority: Priority) -> None:
+    def _batch_width(self) -> int:
+        """Sequences per step when the engine batches (1: run stream tasks one at a time)."""
+        engine = self.engine
+        if not isinstance(engine, Engine):
+            return 1
+        try:
+            return engine.batch_limits().max_sequences if engine.capabilities().batching else 1
+        except Exception:  # boundary: an engine that cannot say runs serially
+            _LOGGER.exception("reading the engine's batch limits failed; running serially")
+            return 1
+
+    def _run_batch(self, first: WorkItem, width: int) -> None:
+        self.steps.max_sequences = width
+        scheduler = StepScheduler(
+            self.engine,
+            self._queue,
+            width,
+            run_task=self._run_item,
+            done=self._observe,
+            stats=self.steps,
+            step_observer=self._step_observer,
+        )
+        try:
+            scheduler.run(first)
+        except BaseException:  # boundary: the scheduler must never kill the model thread
+            _LOGGER.exception("batch scheduler crashed")
+
+    def _run_item(self, item: WorkItem) -> None:
         started = time.monotonic()
         wait_s = started - item.enqueued_at
         try:
             if item.token.expired:
-                item.fail(RequestTimeoutError(f"request timed out after waiting {wait_s:.1f} s in the queue"))
+                item.fail(item.queue_timeout())
             else:
                 item.run(self.engine)
         except BaseException:  # boundary: a task must never kill the model thread
             _LOGGER.exception("model worker task crashed")
         finally:
             run_s = time.monotonic() - started
-            self._mean_run_s = 0.8 * self._mean_run_s + 0.2 * run_s
-            self._busy = False
-            if self._observer is not None:
-                self._observer(priority, wait_s, run_s)
+            self._queue.record_service(run_s)
+            self._observe(item, wait_s, run_s)
 
-    def _fail_waiting(self, exc: BaseException) -> None:
-        while self._heap:
-            item = heapq.heappop(self._heap)
-            self._waiting[Priority(item.priority)] -= 1
-            item.fail(exc)
+    def _observe(self, item: WorkItem, wait_s: float, run_s: float) -> None:
+        if self._observer is not None:
+            self._observer(item.level, wait_s, run_s)
+
+
+def _drive_alone(engine: Engine, items: Iterator[Any], token: CancelToken, stream: ChunkStream[Any]) -> None:
+    """Run one stream task to its end, answering ``STEP_PENDING`` with ``engine.run_step()``."""
+    try:
+        for item in items:
+            token.raise_if_cancelled()
+            if isinstance(item, StepPending):
+                engine.run_step()
+            else:
+                stream.put(item)
+    finally:
+        close_steps(items)  # also on cancel or failure
 
 
 _TOKEN = threading.local()
@@ -285,10 +262,3 @@ def _call_with_token(task: Callable[[Engine], T], engine: Engine, token: CancelT
         return task(engine)
     finally:
         _TOKEN.value = None
-
-
-def _translate(exc: BaseException, token: DeadlineCancelToken) -> BaseException:
-    """Report a cancellation caused by the deadline as a timeout."""
-    if isinstance(exc, CancelledError) and token.expired:
-        return RequestTimeoutError("request timed out (deadline counted from enqueue)")
-    return exc
