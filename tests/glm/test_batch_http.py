@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-
 from tests.harness import ServerProcess
 
 TEXTS = ("你好，欢迎使用。", "今天天气很好。", "我们一起去公园吧。", "这是第四个请求。")
