@@ -6,22 +6,33 @@ from typing import Any
 
 
 class GenerateSpy:
-    """Records each LLM call: (prompt text ids, text ids, prompt speech tokens, drawn ids)."""
+    """Records each LLM decoding submitted to a step scheduler: (prompt text ids, text ids, prompt speech
+    tokens, drawn ids minus ``ats``)."""
 
-    def __init__(self, monkeypatch: Any, lm: Any) -> None:
-        self.calls: list[tuple[list[int], list[int], list[int], list[int]]] = []
-        original = lm.generate
+    def __init__(self, monkeypatch: Any, scheduler: Any) -> None:
+        self.sequences: list[Any] = []
+        self._ats = scheduler.lm.special.ats
+        original = scheduler.submit
 
-        def generate(prompt_text, text_ids, prompt_speech, *args, **kwargs):
-            self.calls.append((list(prompt_text), list(text_ids), list(prompt_speech), []))
-            for token in original(prompt_text, text_ids, prompt_speech, *args, **kwargs):
-                self.calls[-1][3].append(token)
-                yield token
+        def submit(*args: Any, **kwargs: Any) -> Any:
+            sequence = original(*args, **kwargs)
+            self.sequences.append(sequence)
+            return sequence
 
-        monkeypatch.setattr(lm, "generate", generate)
+        monkeypatch.setattr(scheduler, "submit", submit)
+
+    @property
+    def calls(self) -> list[tuple[list[int], list[int], list[int], list[int]]]:
+        return [
+            (seq.prompt_text, seq.text_ids, seq.prompt_speech, [t - self._ats for t in seq.history])
+            for seq in self.sequences
+        ]
 
     def tokens(self) -> list[list[int]]:
         return [call[3] for call in self.calls]
+
+    def clear(self) -> None:
+        self.sequences.clear()
 
 
 def count_calls(monkeypatch: Any, target: Any, name: str) -> list[int]:

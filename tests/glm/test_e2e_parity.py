@@ -117,7 +117,7 @@ def replay(request: pytest.FixtureRequest) -> Replay:
     recorded_mels = [arrays[f"{run_name}_seg{k}_mel"] for k in range(len(segments))]
     voice = _voice(arrays, int(run["prompt_mel_frames_value"]), token2wav.sample_rate)
     with pytest.MonkeyPatch.context() as monkeypatch:
-        spy = GenerateSpy(monkeypatch, synthesizer.lm)
+        spy = GenerateSpy(monkeypatch, synthesizer.scheduler)
         pin = _FlowPin(monkeypatch, token2wav, recorded_mels)
         chunks = list(synthesizer.stream(segments, voice, _options(meta, run)))
     prompts = [(call[0], call[2]) for call in spy.calls]

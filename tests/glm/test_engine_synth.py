@@ -69,7 +69,7 @@ def test_same_seed_same_audio_other_seed_other_audio(engine, voice, audio):
 
 def test_stream_option_picks_one_shot_or_block_path_with_the_same_tokens(engine, voice, monkeypatch):
     synthesizer = engine._pipeline.synthesizer
-    spy = GenerateSpy(monkeypatch, synthesizer.lm)
+    spy = GenerateSpy(monkeypatch, synthesizer.scheduler)
     one_shot_calls = count_calls(monkeypatch, synthesizer.token2wav, "token2wav")
     stream_calls = count_calls(monkeypatch, synthesizer.token2wav, "stream")
     text = LONG_TEXT
@@ -79,7 +79,7 @@ def test_stream_option_picks_one_shot_or_block_path_with_the_same_tokens(engine,
     assert [chunk.segment_index for chunk in one_shot] == list(range(n_segments))
     assert (len(one_shot_calls), len(stream_calls)) == (n_segments, 0)
     tokens_one_shot = spy.tokens()
-    spy.calls.clear()
+    spy.clear()
     streamed = list(engine.stream(text, voice, SynthesisOptions(seed=5, stream=True)))
     assert (len(one_shot_calls), len(stream_calls)) == (n_segments, n_segments)
     assert spy.tokens() == tokens_one_shot  # the LLM's draws do not depend on the path
@@ -98,7 +98,7 @@ def test_streaming_yields_before_decoding_ends(engine, voice, monkeypatch):
     monkeypatch.setattr(
         synthesizer, "settings", SynthesisSettings(limits=LengthLimits(min_ratio=6.0, max_ratio=7.0))
     )
-    spy = GenerateSpy(monkeypatch, synthesizer.lm)
+    spy = GenerateSpy(monkeypatch, synthesizer.scheduler)
     stream = engine.stream(TEXT, voice, SynthesisOptions(seed=3, stream=True))
     first = next(stream)
     decoded_at_first_chunk = len(spy.calls[0][3])
@@ -110,7 +110,7 @@ def test_streaming_yields_before_decoding_ends(engine, voice, monkeypatch):
 
 def test_prompt_history_chains_segments(engine, voice, monkeypatch):
     synthesizer = engine._pipeline.synthesizer
-    spy = GenerateSpy(monkeypatch, synthesizer.lm)
+    spy = GenerateSpy(monkeypatch, synthesizer.scheduler)
     monkeypatch.setattr(
         synthesizer, "settings", SynthesisSettings(limits=LengthLimits(min_ratio=0.5, max_ratio=1.0))
     )
@@ -125,9 +125,9 @@ def test_prompt_history_chains_segments(engine, voice, monkeypatch):
     first_tokens = [t for t in calls[0][3] if 0 <= t < 1024]
     assert calls[1][0] == base_text + calls[0][1]
     assert calls[1][2] == base_speech + first_tokens
-    calls.clear()
+    spy.clear()
     list(engine.stream(LONG_TEXT, voice, SynthesisOptions(seed=1, use_cache=False)))
-    assert all(call[0] == base_text and call[2] == base_speech for call in calls)
+    assert spy.calls and all(call[0] == base_text and call[2] == base_speech for call in spy.calls)
 
 
 def test_voice_features_are_deterministic_and_persistable(engine, voice, tmp_path):

@@ -30,7 +30,7 @@ def test_every_prompt_token_and_frame_is_kept_and_the_flow_emits_the_partial_tok
     assert n_frames == _ceil_div(clip.size * 24000, rate) // 480  # floor(50·d) frames of the 24 kHz clip
     assert 2 * n_tokens - n_frames in (1, 2)  # these durations all end inside a token
     voice = glm_engine.prepare_voice(clip, rate, "今天天气很好。")
-    spy = GenerateSpy(monkeypatch, glm_engine._pipeline.synthesizer.lm)
+    spy = GenerateSpy(monkeypatch, glm_engine._pipeline.synthesizer.scheduler)
     audio = glm_engine.synthesize("你好。", voice, SynthesisOptions(seed=4))
     (call,) = spy.calls
     assert call[2] == features["speech_tokens"].tolist()  # the last, partial token reaches the LLM too
@@ -49,7 +49,7 @@ def test_no_transcript_gives_the_dot_prompt_and_still_feeds_the_prompt_speech(
         assert features["prompt_text_ids"].tolist() == tokenizer.encode(". ")
     voice = glm_engine.prepare_voice(clip, 24000, None)
     lm = glm_engine._pipeline.synthesizer.lm
-    spy = GenerateSpy(monkeypatch, lm)
+    spy = GenerateSpy(monkeypatch, glm_engine._pipeline.synthesizer.scheduler)
     glm_engine.synthesize("好。", voice, SynthesisOptions(seed=1))
     prompt_text, text_ids, prompt_speech, _ = spy.calls[0]
     assert prompt_text == tokenizer.encode(". ")
@@ -63,7 +63,7 @@ def test_stored_features_without_prompt_text_get_the_dot_prompt(glm_engine, monk
     old = type(voice)(
         voice.voice_id, "glm", None, features={**voice.features, "prompt_text_ids": np.zeros(0)}
     )
-    spy = GenerateSpy(monkeypatch, glm_engine._pipeline.synthesizer.lm)
+    spy = GenerateSpy(monkeypatch, glm_engine._pipeline.synthesizer.scheduler)
     glm_engine.synthesize("好。", old, SynthesisOptions(seed=1))
     assert spy.calls[0][0] == glm_engine._pipeline.tokenizer.encode(". ")
     assert spy.calls[0][2] == voice.features["speech_tokens"].tolist()

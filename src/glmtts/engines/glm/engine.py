@@ -5,7 +5,10 @@ checkpoint (``huggingface-cli download zai-org/GLM-TTS --local-dir DIR`` plus ``
 one from ``python -m tests.glm.make_tiny DIR``. ``EngineConfig.dtype`` is the LLM's precision;
 ``EngineConfig.extra`` may hold ``flow_dtype`` / ``hift_dtype`` (default ``"float32"``; the speech
 tokenizer is always float32), ``sample_rate`` (only 24000, the HiFT vocoder, is supported) and
-``min_token_ratio`` / ``max_token_ratio`` (speech tokens per target text token, upstream 2 and 20).
+``min_token_ratio`` / ``max_token_ratio`` (speech tokens per target text token, upstream 2 and 20), and
+the batching settings ``max_batch`` (default 8; 1 is serial), ``batch_token_budget`` (2048),
+``kv_capacity_tokens`` (16384, preallocated at load), ``kv_block_tokens`` (16) and ``static_decode_shapes``
+(see :func:`glmtts.engines.glm.pipeline.build_scheduler`).
 :meth:`GlmEngine.details` reports the component dtypes in ``details["dtypes"]``.
 
 ``SynthesisOptions.stream`` picks the output path: ``False`` (default) is upstream's one-shot synthesis
@@ -36,14 +39,17 @@ import numpy as np
 
 from glmtts.engines.base import (
     AudioChunk,
+    BatchLimits,
     CancelToken,
     Capabilities,
     Engine,
     EngineConfig,
     ProgressCallback,
+    StepPending,
     StreamingGranularity,
     SynthesisOptions,
     Voice,
+    drive_steps,
 )
 from glmtts.engines.glm.checkpoint import (
     CheckpointLayout,
@@ -55,6 +61,7 @@ from glmtts.errors import InvalidOptionError, NotReadyError, UnknownVoiceError
 
 if TYPE_CHECKING:
     from glmtts.engines.glm.pipeline import GlmPipeline
+    from glmtts.engines.glm.scheduler import StepScheduler
     from glmtts.engines.glm.voice import VoiceEncoder
     from glmtts.text import TextFrontend
 
@@ -122,7 +129,8 @@ class GlmEngine(Engine):
         _LOGGER.info("glm warm-up: %d samples in %.2f s", n_samples, time.perf_counter() - started)
 
     def capabilities(self) -> Capabilities:
-        """Seeded sampling, phoneme mode, block streaming, 24 kHz, no speed control; uses the transcript.
+        """Seeded sampling, phoneme mode, block streaming, 24 kHz, no speed control; uses the transcript;
+        batching (continuous batching of the LLM, see :mod:`glmtts.engines.glm.scheduler`).
 
         OpenAI ``instructions`` are ignored (GLM-TTS takes its style from the prompt clip).
         """
@@ -133,6 +141,7 @@ class GlmEngine(Engine):
             streaming=StreamingGranularity.BLOCK,
             sample_rates=SUPPORTED_SAMPLE_RATES,
             uses_transcript=True,
+            batching=True,
         )
 
     @property
@@ -179,7 +188,23 @@ class GlmEngine(Engine):
         options: SynthesisOptions,
         cancel: CancelToken | None = None,
     ) -> Iterator[AudioChunk]:
-        """Yield audio: one chunk per segment, or (``options.stream``) each block as soon as it is sound."""
+        """Yield audio: one chunk per segment, or (``options.stream``) each block as soon as it is sound.
+
+        This is :meth:`stream_steps` run alone (a batch of one), so both take the same path.
+        """
+        return drive_steps(self, self.stream_steps(text, voice, options, cancel))
+
+    def stream_steps(
+        self,
+        text: str,
+        voice: Voice,
+        options: SynthesisOptions,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[AudioChunk | StepPending]:
+        """:meth:`stream` as a cooperative generator parked (``STEP_PENDING``) between batched LLM steps.
+
+        Inputs are checked and the text analyzed when called; closing the generator frees its KV blocks.
+        """
         from glmtts.engines.glm.voice import VoiceFeatures
 
         pipeline = self._require_pipeline()
@@ -194,7 +219,19 @@ class GlmEngine(Engine):
                 f"text has {len(text)} characters; at most {options.max_chars} are accepted"
             )
         features = VoiceFeatures.from_arrays(voice.features, self._sample_rate)
-        return pipeline.stream(text, features, options, cancel)
+        return pipeline.stream_steps(text, features, options, cancel)
+
+    def run_step(self) -> None:
+        """One batched LLM step for every parked sequence (see :mod:`glmtts.engines.glm.scheduler`)."""
+        self._require_pipeline().synthesizer.scheduler.run_step()
+
+    def batch_limits(self) -> BatchLimits:
+        """``max_batch`` / ``batch_token_budget`` / ``kv_capacity_tokens`` of ``EngineConfig.extra``."""
+        from glmtts.engines.glm.pipeline import batch_limits
+
+        if self._pipeline is not None:
+            return self._pipeline.synthesizer.scheduler.limits
+        return batch_limits(self.config)
 
     def release(self) -> int:
         freed = 0
@@ -208,7 +245,10 @@ class GlmEngine(Engine):
         from glmtts.engines.glm.pipeline import component_dtypes
 
         dtypes = self._dtypes if self._dtypes is not None else component_dtypes(self.config)
-        return {"dtypes": dict(dtypes)}
+        details: dict[str, Any] = {"dtypes": dict(dtypes)}
+        if self._pipeline is not None:
+            details["batch"] = _batch_details(self._pipeline.synthesizer.scheduler)
+        return details
 
     def memory_bytes(self) -> dict[str, int]:
         pipeline = self._pipeline
@@ -219,6 +259,7 @@ class GlmEngine(Engine):
             "llm": _module_bytes(synthesizer.lm.model),
             "flow": _module_bytes(synthesizer.token2wav.flow.dit),
             "vocoder": _module_bytes(synthesizer.token2wav.vocoder.model),
+            "kv_cache": synthesizer.scheduler.cache.nbytes,
         }
 
     def _require_pipeline(self) -> GlmPipeline:
@@ -269,3 +310,21 @@ def _set_threads(n_threads: int) -> None:
 
 def _module_bytes(module: Any) -> int:
     return int(sum(p.numel() * p.element_size() for p in module.parameters()))
+
+
+def _batch_details(scheduler: StepScheduler) -> dict[str, Any]:
+    """Batch limits, KV-cache size and use, and step counters for ``/v1/status``."""
+    limits, cache, stats = scheduler.limits, scheduler.cache, scheduler.stats
+    return {
+        "max_batch": limits.max_sequences,
+        "token_budget": limits.token_budget,
+        "kv_capacity_tokens": cache.capacity_tokens,
+        "kv_block_tokens": cache.block_tokens,
+        "kv_cache_bytes": cache.nbytes,
+        "kv_used_tokens": cache.used_tokens,
+        "sequences_running": len(scheduler.running),
+        "sequences_waiting": len(scheduler.waiting),
+        "steps": stats.n_steps,
+        "tokens": stats.n_tokens,
+        "last_batch": stats.last_batch,
+    }

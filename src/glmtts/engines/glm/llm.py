@@ -167,6 +167,30 @@ class SpeechTokenLM:
         speech = [int(token) + offset for token in prompt_speech_ids]
         return [*map(int, prompt_text_ids), *map(int, text_ids), self.special.boa, *speech]
 
+    def plan(
+        self,
+        prompt_text_ids: Sequence[int],
+        text_ids: Sequence[int],
+        prompt_speech_ids: Sequence[int],
+        limits: LengthLimits | None = None,
+    ) -> tuple[list[int], int, int]:
+        """The prompt ids and the ``(min_len, max_len)`` speech-token bounds of one segment.
+
+        Raises:
+            InvalidTextError: no text ids, or the prompt leaves no room for speech within the positions.
+        """
+        if not len(text_ids):
+            raise InvalidTextError("the text tokenizes to nothing; there is nothing to synthesize")
+        min_len, max_len = (limits or LengthLimits()).bounds(len(text_ids))
+        input_ids = self.build_input_ids(prompt_text_ids, text_ids, prompt_speech_ids)
+        room = int(self.model.config.max_position_embeddings) - len(input_ids)
+        if room <= min_len:
+            raise InvalidTextError(
+                f"the LLM prompt has {len(input_ids)} tokens; it leaves no room for speech within "
+                f"{self.model.config.max_position_embeddings} positions (use a shorter prompt clip or text)"
+            )
+        return input_ids, min_len, min(max_len, room)
+
     def generate(
         self,
         prompt_text_ids: Sequence[int],
@@ -179,17 +203,7 @@ class SpeechTokenLM:
         """Yield speech tokens (id minus ``ats``) one by one until end-of-audio or the length cap."""
         import torch
 
-        if not len(text_ids):
-            raise InvalidTextError("the text tokenizes to nothing; there is nothing to synthesize")
-        min_len, max_len = (limits or LengthLimits()).bounds(len(text_ids))
-        input_ids = self.build_input_ids(prompt_text_ids, text_ids, prompt_speech_ids)
-        room = int(self.model.config.max_position_embeddings) - len(input_ids)
-        if room <= min_len:
-            raise InvalidTextError(
-                f"the LLM prompt has {len(input_ids)} tokens; it leaves no room for speech within "
-                f"{self.model.config.max_position_embeddings} positions (use a shorter prompt clip or text)"
-            )
-        max_len = min(max_len, room)
+        input_ids, min_len, max_len = self.plan(prompt_text_ids, text_ids, prompt_speech_ids, limits)
         with torch.inference_mode():
             cache = self._new_cache(len(input_ids) + max_len)
             embeds = self.model.model.embed_tokens(torch.tensor([input_ids], device=self.device))
@@ -260,13 +274,13 @@ class SpeechTokenLM:
         else:
             keys = keys.repeat_interleave(n_rep, dim=1)
             values = values.repeat_interleave(n_rep, dim=1)
-            mask = _causal_mask(length, end, query.device)
+            mask = causal_mask(length, end, query.device)
             out = F.scaled_dot_product_attention(query, keys, values, attn_mask=mask, scale=scale)
         out = out.transpose(1, 2).reshape(1, length, self.n_heads * self.head_dim)
         return attn.o_proj(out)
 
 
-def _causal_mask(length: int, total: int, device: torch.device) -> torch.Tensor:
+def causal_mask(length: int, total: int, device: torch.device) -> torch.Tensor:
     """Boolean ``[length, total]`` mask: query ``i`` (at position ``total-length+i``) sees keys up to itself."""
     import torch
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from glmtts.engines.base import AudioChunk, CancelToken, SynthesisOptions
+from glmtts.engines.base import AudioChunk, BatchLimits, CancelToken, StepPending, SynthesisOptions
 from glmtts.engines.captions import TextSpan
 from glmtts.engines.glm.llm import LengthLimits
 from glmtts.engines.glm.synthesis import SegmentSynthesizer, SynthesisSettings
@@ -33,9 +33,14 @@ if TYPE_CHECKING:
 
     from glmtts.engines.base import EngineConfig
     from glmtts.engines.glm.checkpoint import CheckpointLayout
+    from glmtts.engines.glm.llm import SpeechTokenLM
+    from glmtts.engines.glm.scheduler import StepScheduler
     from glmtts.engines.glm.tokenizer import TextTokenizer
     from glmtts.engines.glm.voice import VoiceEncoder, VoiceFeatures
     from glmtts.text import TextFrontend
+
+#: Batching settings: ``EngineConfig.extra`` key and default (see :func:`batch_limits`).
+BATCH_SETTINGS = {"max_batch": 8, "batch_token_budget": 2048, "kv_capacity_tokens": 16_384}
 
 #: Component precision settings: ``EngineConfig.extra`` key and default per component (the LLM follows
 #: ``EngineConfig.dtype``; the speech tokenizer is always float32).
@@ -77,20 +82,21 @@ class GlmPipeline:
             raise NothingToSayError("nothing to say: the text tokenizes to nothing")
         return segments, spans
 
-    def stream(
+    def stream_steps(
         self,
         text: str,
         voice: VoiceFeatures,
         options: SynthesisOptions,
         cancel: CancelToken | None = None,
-    ) -> Iterator[AudioChunk]:
-        """Yield audio chunks of ``text`` in ``voice`` (one per segment, or per block when streamed)."""
+    ) -> Iterator[AudioChunk | StepPending]:
+        """Audio chunks of ``text`` in ``voice`` (one per segment, or per block when streamed), and
+        ``STEP_PENDING`` whenever decoding waits for the scheduler's next step (text is analyzed now)."""
         segments, spans = self.segment_texts(text, options)
         if voice.prompt_text_ids.size == 0:  # features stored before empty transcripts became "."
             ids = np.asarray(prompt_text_ids(self.tokenizer, ""), dtype=np.int64)
             voice = dataclasses.replace(voice, prompt_text_ids=ids)
         captions = spans if options.timestamps != "none" else None
-        return self.synthesizer.stream(segments, voice, options, cancel, captions)
+        return self.synthesizer.stream_steps(segments, voice, options, cancel, captions)
 
 
 @dataclass(frozen=True)
@@ -156,5 +162,28 @@ def load_components(
         min_ratio=float(config.extra.get("min_token_ratio", 2.0)),
         max_ratio=float(config.extra.get("max_token_ratio", 20.0)),
     )
-    synthesizer = SegmentSynthesizer(lm, token2wav, SynthesisSettings(limits=limits))
+    scheduler = build_scheduler(lm, config)
+    synthesizer = SegmentSynthesizer(lm, token2wav, SynthesisSettings(limits=limits), scheduler)
     return GlmComponents(GlmPipeline(tokenizer, frontend, synthesizer), voices, dtypes)
+
+
+def batch_limits(config: EngineConfig) -> BatchLimits:
+    """Per-step limits from ``EngineConfig.extra``: ``max_batch`` (sequences decoded together; 1 is serial),
+    ``batch_token_budget`` (tokens per step: one per decoding sequence, the rest prefill chunks) and
+    ``kv_capacity_tokens`` (KV-cache positions preallocated for all sequences together)."""
+    values = {key: int(config.extra.get(key, default)) for key, default in BATCH_SETTINGS.items()}
+    return BatchLimits(values["max_batch"], values["batch_token_budget"], values["kv_capacity_tokens"])
+
+
+def build_scheduler(lm: SpeechTokenLM, config: EngineConfig) -> StepScheduler:
+    """The LM's step scheduler with its preallocated KV cache.
+
+    ``EngineConfig.extra`` may also hold ``kv_block_tokens`` (positions per KV block, default 16) and
+    ``static_decode_shapes`` (pad the key length of every decode step to the full table width, so the step
+    has fixed shapes per batch-size bucket for CUDA graphs; default on for CUDA, off elsewhere).
+    """
+    from glmtts.engines.glm.scheduler import DEFAULT_BLOCK_TOKENS, StepScheduler
+
+    static = bool(config.extra.get("static_decode_shapes", lm.device.type == "cuda"))
+    block_tokens = int(config.extra.get("kv_block_tokens", DEFAULT_BLOCK_TOKENS))
+    return StepScheduler(lm, batch_limits(config), block_tokens, static)

@@ -21,6 +21,7 @@ where the flow's embedding then fails on the negative id and the utterance is lo
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import logging
 import time
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from glmtts.engines.base import AudioChunk, CancelToken, SynthesisOptions
+from glmtts.engines.base import STEP_PENDING, AudioChunk, CancelToken, StepPending, SynthesisOptions
 from glmtts.engines.captions import TextSpan
 from glmtts.engines.glm.history import MAX_PROMPT_SPEECH_TOKENS, PromptHistory
 from glmtts.engines.glm.llm import LengthLimits
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     import torch
 
     from glmtts.engines.glm.llm import SpeechTokenLM
+    from glmtts.engines.glm.scheduler import StepScheduler
     from glmtts.engines.glm.token2wav import Token2Wav
     from glmtts.engines.glm.token2wav_stream import StreamSchedule
     from glmtts.engines.glm.voice import VoiceFeatures
@@ -75,34 +77,49 @@ class SegmentJob:
     caption: TextSpan | None = None  # the original text it speaks, when captions are asked for
 
 
-class SegmentRenderer(abc.ABC):
-    """Decodes one segment's speech tokens and turns them into audio chunks."""
+#: What a renderer yields: audio, or the marker that its sequence waits for the next batched LLM step.
+RenderItem = AudioChunk | StepPending
 
-    def __init__(self, lm: SpeechTokenLM, token2wav: Token2Wav, settings: SynthesisSettings) -> None:
-        self.lm = lm
+
+class SegmentRenderer(abc.ABC):
+    """Decodes one segment's speech tokens (on the shared step scheduler) and turns them into audio chunks."""
+
+    def __init__(self, scheduler: StepScheduler, token2wav: Token2Wav, settings: SynthesisSettings) -> None:
+        self.scheduler = scheduler
+        self.lm = scheduler.lm
         self.token2wav = token2wav
         self.settings = settings
 
     @abc.abstractmethod
-    def render(self, job: SegmentJob) -> Generator[AudioChunk, None, list[int]]:
-        """Yield the segment's audio; return its audio tokens (the ones the flow received)."""
+    def render(self, job: SegmentJob) -> Generator[RenderItem, None, list[int]]:
+        """Yield the segment's audio (and ``STEP_PENDING`` while decoding waits); return its audio tokens."""
 
-    def decode(self, job: SegmentJob, generator: torch.Generator) -> Iterator[int]:
-        """The segment's audio tokens as the LLM draws them (non-audio ids skipped, cancellation checked)."""
+    def decode(self, job: SegmentJob, generator: torch.Generator) -> Iterator[int | StepPending]:
+        """The segment's audio tokens as the LLM draws them, ``STEP_PENDING`` between batched steps.
+
+        Non-audio ids are skipped and cancellation is checked after every step. However the generator
+        ends (finished, cancelled, closed), the sequence leaves the scheduler and frees its KV blocks.
+        """
         sampler = build_sampler(job.options.sampling)
         n_audio = self.lm.special.n_audio_tokens
-        tokens = self.lm.generate(
+        sequence = self.scheduler.submit(
             job.prompt_text, job.text_ids, job.prompt_speech, sampler, generator, self.settings.limits
         )
-        for token in tokens:
-            if job.cancel is not None:
-                job.cancel.raise_if_cancelled()
-            if 0 <= token < n_audio:
-                yield token
-            else:
-                _LOGGER.debug("segment %d: skipping non-audio id %d drawn by the sampler", job.index, token)
-        if job.cancel is not None:
-            job.cancel.raise_if_cancelled()
+        try:
+            while True:
+                if job.cancel is not None:
+                    job.cancel.raise_if_cancelled()
+                while sequence.ready:
+                    token = sequence.ready.popleft()
+                    if 0 <= token < n_audio:
+                        yield token
+                    else:
+                        _LOGGER.debug("segment %d: skipping non-audio id %d", job.index, token)
+                if sequence.finished:
+                    break
+                yield STEP_PENDING
+        finally:
+            self.scheduler.release(sequence)
 
     def prompt_tensors(self, voice: VoiceFeatures) -> tuple[list[int], torch.Tensor, torch.Tensor]:
         """The flow's prompt: the voice's speech tokens, ``[1, F, 80]`` mel and ``[1, 192]`` embedding."""
@@ -135,9 +152,14 @@ class SegmentRenderer(abc.ABC):
 class OneShotRenderer(SegmentRenderer):
     """Upstream's non-streaming synthesis: all tokens, then one flow pass and one HiFT pass."""
 
-    def render(self, job: SegmentJob) -> Generator[AudioChunk, None, list[int]]:
+    def render(self, job: SegmentJob) -> Generator[RenderItem, None, list[int]]:
         generator = seeded_generator(job.options.seed, self.lm.device)
-        tokens = list(self.decode(job, generator))
+        tokens: list[int] = []
+        for item in self.decode(job, generator):
+            if isinstance(item, StepPending):
+                yield item
+            else:
+                tokens.append(item)
         audio = None
         if tokens:
             audio = self.token2wav.token2wav(tokens, *self.prompt_tensors(job.voice), generator=generator)
@@ -149,7 +171,7 @@ class OneShotRenderer(SegmentRenderer):
 class StreamedRenderer(SegmentRenderer):
     """Block-wise synthesis while the LLM decodes (audio after the first block, see ``token2wav_stream``)."""
 
-    def render(self, job: SegmentJob) -> Generator[AudioChunk, None, list[int]]:
+    def render(self, job: SegmentJob) -> Generator[RenderItem, None, list[int]]:
         llm_generator = seeded_generator(job.options.seed, self.lm.device)
         wave_generator = seeded_generator(job.options.seed ^ _WAVE_SEED_SALT, self.token2wav.flow.device)
         stream = self.token2wav.stream(
@@ -158,6 +180,9 @@ class StreamedRenderer(SegmentRenderer):
         tokens: list[int] = []
         n_samples = 0
         for token in self.decode(job, llm_generator):
+            if isinstance(token, StepPending):
+                yield token
+                continue
             tokens.append(token)
             audio = stream.push([token])
             if audio.numel():
@@ -174,16 +199,23 @@ class SegmentSynthesizer:
     """Runs pre-tokenized segments through the LLM and token-to-wave stages for one voice."""
 
     def __init__(
-        self, lm: SpeechTokenLM, token2wav: Token2Wav, settings: SynthesisSettings | None = None
+        self,
+        lm: SpeechTokenLM,
+        token2wav: Token2Wav,
+        settings: SynthesisSettings | None = None,
+        scheduler: StepScheduler | None = None,
     ) -> None:
+        from glmtts.engines.glm.scheduler import StepScheduler
+
         self.lm = lm
         self.token2wav = token2wav
         self.settings = settings or SynthesisSettings()
+        self.scheduler = scheduler or StepScheduler(lm)
 
     def renderer(self, options: SynthesisOptions) -> SegmentRenderer:
         """The renderer ``options.stream`` selects."""
         kind = StreamedRenderer if options.stream else OneShotRenderer
-        return kind(self.lm, self.token2wav, self.settings)
+        return kind(self.scheduler, self.token2wav, self.settings)
 
     def stream(
         self,
@@ -193,7 +225,23 @@ class SegmentSynthesizer:
         cancel: CancelToken | None = None,
         captions: Sequence[TextSpan] | None = None,
     ) -> Iterator[AudioChunk]:
-        """Yield the audio of every segment (text ids), in order; the last chunk has ``is_last``.
+        """:meth:`stream_steps` driven alone: run a scheduler step whenever it waits."""
+        for item in self.stream_steps(segments, voice, options, cancel, captions):
+            if isinstance(item, StepPending):
+                self.scheduler.run_step()
+            else:
+                yield item
+
+    def stream_steps(
+        self,
+        segments: Sequence[Sequence[int]],
+        voice: VoiceFeatures,
+        options: SynthesisOptions,
+        cancel: CancelToken | None = None,
+        captions: Sequence[TextSpan] | None = None,
+    ) -> Iterator[RenderItem]:
+        """Yield the audio of every segment (text ids), in order, and ``STEP_PENDING`` while decoding waits
+        for the scheduler's next step; the last chunk has ``is_last``. Segments run one after another.
 
         ``captions``: the original text of each segment; the chunk where a segment ends then carries its
         timing (segments follow each other with no gap, so times are sums of sample counts)."""
@@ -247,18 +295,21 @@ class _RequestStats:
     first_audio_s: float | None = None
 
     def observe(
-        self, chunks: Generator[AudioChunk, None, list[int]]
-    ) -> Generator[AudioChunk, None, list[int]]:
-        """Pass ``chunks`` through, counting samples and the time to the first audio."""
-        while True:
-            try:
-                chunk = next(chunks)
-            except StopIteration as stop:
-                return stop.value
-            if chunk.samples.size and self.first_audio_s is None:
-                self.first_audio_s = time.perf_counter() - self.started
-            self.n_samples += chunk.samples.size
-            yield chunk
+        self, chunks: Generator[RenderItem, None, list[int]]
+    ) -> Generator[RenderItem, None, list[int]]:
+        """Pass ``chunks`` through, counting samples and the time to the first audio (closing ``chunks``
+        when this generator is closed, so the segment's sequence leaves the scheduler at once)."""
+        with contextlib.closing(chunks):
+            while True:
+                try:
+                    chunk = next(chunks)
+                except StopIteration as stop:
+                    return stop.value
+                if isinstance(chunk, AudioChunk):
+                    if chunk.samples.size and self.first_audio_s is None:
+                        self.first_audio_s = time.perf_counter() - self.started
+                    self.n_samples += chunk.samples.size
+                yield chunk
 
     def log(self, n_segments: int, sample_rate: int, streamed: bool) -> None:
         elapsed = time.perf_counter() - self.started
