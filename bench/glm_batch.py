@@ -36,7 +36,6 @@ sys.path.insert(0, str(REPO_ROOT / "src"))
 sys.path.insert(0, str(REPO_ROOT))
 
 from glm_decode import SPECIAL, random_model  # noqa: E402
-
 from glmtts.engines.base import BatchLimits, SamplingOptions, StepPending, SynthesisOptions  # noqa: E402
 from glmtts.engines.glm.llm import LengthLimits, SpecialTokenIds, SpeechTokenLM  # noqa: E402
 from glmtts.engines.glm.sampling import build_sampler  # noqa: E402
@@ -175,7 +174,6 @@ def tiny_vocoder():
     """The tiny checkpoint's flow + HiFT and a voice prepared by the tiny engine (ids fit the bench LM)."""
     sys.path.insert(0, str(REPO_ROOT / "tests"))
     from glm.make_tiny import make_tiny_checkpoint
-
     from glmtts.engines.base import EngineConfig
     from glmtts.engines.glm.voice import VoiceFeatures, synthetic_prompt
     from glmtts.engines.registry import create_engine
