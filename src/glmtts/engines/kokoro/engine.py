@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from glmtts.audio import resample, to_mono
+from glmtts.audio.chunk import CaptionSegment
 from glmtts.engines.base import (
     SPEED_LIMITS,
     AudioChunk,
@@ -43,12 +44,12 @@ from glmtts.engines.base import (
 )
 from glmtts.engines.kokoro.adaptation import SpeakerProfile, VoiceTransform, style_weights
 from glmtts.engines.kokoro.assets import STYLE_PACK_NAMES, KokoroAssets, default_cache_root
-from glmtts.engines.kokoro.g2p import KokoroPhonemizer, split_first_sentence, split_phonemes
+from glmtts.engines.kokoro.g2p import KokoroPhonemizer
 from glmtts.engines.kokoro.profiles import PackProfiles
+from glmtts.engines.kokoro.timeline import CaptionTimer, PhonemeChunk, plan_chunks
 from glmtts.errors import (
     EngineError,
     InvalidOptionError,
-    NothingToSayError,
     TextTooLongError,
     UnknownVoiceError,
 )
@@ -216,7 +217,8 @@ class KokoroEngine(Engine):
     def _measure_style(self, style: np.ndarray) -> SpeakerProfile:
         from glmtts.engines.kokoro.profiles import PROBE_TEXT
 
-        audio = np.concatenate([self._render_runs(r, style, 1.0) for r in self._phonemes_of(PROBE_TEXT, ())])
+        chunks = self._phonemes_of(PROBE_TEXT, ())
+        audio = np.concatenate([self._render_runs(chunk.runs, style, 1.0) for chunk in chunks])
         return SpeakerProfile.analyze(audio, SAMPLE_RATE)
 
     # -- synthesis -------------------------------------------------------------------------------------
@@ -232,52 +234,54 @@ class KokoroEngine(Engine):
             raise TextTooLongError(f"text has {len(text)} characters; the limit is {options.max_chars}")
         style = _style_of(voice)
         transform = VoiceTransform.from_features(voice.features) if "warp_alpha" in voice.features else None
-        chunks = self._phonemes_of(text, options.pronunciations)
-        return self._stream_chunks(chunks, style, transform, options.speed, cancel)
+        chunks = self._phonemes_of(text, options.pronunciations, spans=options.timestamps != "none")
+        return self._stream_chunks(chunks, style, transform, options, cancel)
 
     def _stream_chunks(
         self,
-        chunks: list[list[str]],
+        chunks: list[PhonemeChunk],
         style: np.ndarray,
         transform: VoiceTransform | None,
-        speed: float,
+        options: SynthesisOptions,
         cancel: CancelToken | None,
     ) -> Iterator[AudioChunk]:
-        plan = [(run, i == len(runs) - 1) for runs in chunks for i, run in enumerate(runs)]
-        for index, (phonemes, ends_segment) in enumerate(plan):
+        speed = options.speed
+        timer = CaptionTimer(SAMPLE_RATE, TRIM_THRESHOLD) if options.timestamps != "none" else None
+        plan = [
+            (chunk, run, i == len(chunk.runs) - 1) for chunk in chunks for i, run in enumerate(chunk.runs)
+        ]
+        for index, (chunk, phonemes, ends_chunk) in enumerate(plan):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             audio = self._render(phonemes, style, speed)
             if transform is not None:
                 audio = transform.apply(audio, SAMPLE_RATE)
             is_last = index == len(plan) - 1
+            captions: tuple[CaptionSegment, ...] = ()
+            if timer is not None:
+                captions = timer.speak(chunk.span, audio, ends_chunk and chunk.ends_segment, is_last)
             if not is_last:
-                pause_s = PAUSE_AFTER_S.get(phonemes[-1], DEFAULT_PAUSE_S) if ends_segment else RUN_GAP_S
+                pause_s = PAUSE_AFTER_S.get(phonemes[-1], DEFAULT_PAUSE_S) if ends_chunk else RUN_GAP_S
                 silence = np.zeros(int(pause_s / speed * SAMPLE_RATE), dtype=np.float32)
+                if timer is not None:
+                    timer.skip(silence.size)
                 audio = np.concatenate([audio, silence])
-            yield AudioChunk(audio, SAMPLE_RATE, segment_index=index, is_last=is_last)
+            yield AudioChunk(audio, SAMPLE_RATE, segment_index=index, is_last=is_last, captions=captions)
 
-    def _phonemes_of(self, text: str, pronunciations: tuple[tuple[str, str], ...]) -> list[list[str]]:
-        """Per output chunk, the phoneme strings rendered one after another (single-language runs, each
-        within Kokoro's context). Raises :class:`NothingToSayError` if nothing is speakable."""
+    def _phonemes_of(
+        self, text: str, pronunciations: tuple[tuple[str, str], ...], spans: bool = False
+    ) -> list[PhonemeChunk]:
+        """The output chunks of ``text`` (single-language phoneme runs, each within Kokoro's context), with
+        the original text each speaks when ``spans``. Raises :class:`NothingToSayError` if nothing is
+        speakable."""
         self._require_loaded()
         assert self._phonemizer is not None
-        result = self._frontend.analyze(text, phoneme=False, extra_entries=pronunciations)
-        chunks: list[list[str]] = []
-        for segment in result.segments:
-            runs = [piece for run in self._phonemizer.segment_runs(segment) for piece in split_phonemes(run)]
-            if runs:
-                chunks.append(runs)
-        if not chunks:
-            raise NothingToSayError("the text holds nothing speakable")
-        first, *rest = split_first_sentence(chunks[0][0])
-        if rest:  # the first sentence is a chunk of its own: the stream starts after one sentence
-            chunks[0:1] = [[first], rest + chunks[0][1:]]
-        return chunks
+        result = self._frontend.analyze(text, phoneme=False, extra_entries=pronunciations, spans=spans)
+        return plan_chunks(result, self._phonemizer)
 
     def phonemes(self, text: str, pronunciations: tuple[tuple[str, str], ...] = ()) -> list[str]:
         """The Kokoro phonemes of each output chunk, runs joined by spaces (for inspection and tests)."""
-        return [" ".join(runs) for runs in self._phonemes_of(text, pronunciations)]
+        return [" ".join(chunk.runs) for chunk in self._phonemes_of(text, pronunciations)]
 
     def _render_runs(self, runs: list[str], style: np.ndarray, speed: float) -> np.ndarray:
         gap = np.zeros(int(RUN_GAP_S / speed * SAMPLE_RATE), dtype=np.float32)
