@@ -6,6 +6,7 @@ inside functions count too)::
 
     glmtts (the public API), __main__
     cli, ui
+    ray (the fleet: Ray Serve replicas and Ray Data batch; imports Ray lazily)
     serving
     jobs
     synthesis
@@ -31,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("synthesis",),
     ("jobs",),
     ("serving",),
+    ("ray",),
     ("cli", "ui"),
     ("tts", "__init__", "__main__"),
 )

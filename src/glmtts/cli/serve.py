@@ -4,6 +4,9 @@ Every flag is also read from ``GLMTTS_<NAME>`` (flags win). The engine starts lo
 the web app is built (they overlap); ``/health`` answers as soon as the socket is bound, ``/ready`` turns 200
 only after load and warm-up (the start-up table is logged then and kept in ``/v1/status``); a load failure stops the server with exit code 1 (2 for a bad checkpoint) and the reason;
 SIGTERM/SIGINT drain in-flight requests, then exit 0.
+
+``--ray`` serves the same app on a fleet of Ray Serve replicas instead (``--replicas N`` or ``--autoscale
+MIN:MAX``): a local Ray instance, or the cluster at ``RAY_ADDRESS`` (:mod:`glmtts.ray`, extra ``glmtts[ray]``).
 """
 
 from __future__ import annotations
@@ -102,7 +105,37 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--lazy", action="store_true", default=None, help="load on the first request (benchmarks)"
     )
+    fleet = parser.add_argument_group("fleet (Ray Serve; needs the glmtts[ray] extra)")
+    fleet.add_argument(
+        "--ray", action="store_true", help="serve on Ray replicas (local Ray, or the cluster at RAY_ADDRESS)"
+    )
+    size = fleet.add_mutually_exclusive_group()
+    size.add_argument("--replicas", type=int, help="a fixed number of replicas (default 1)")
+    size.add_argument("--autoscale", metavar="MIN:MAX", help="autoscale on ongoing requests per replica")
+    fleet.add_argument(
+        "--target-ongoing", type=float, help="autoscaling target: ongoing requests per replica (default 2)"
+    )
+    fleet.add_argument("--num-gpus", type=float, help="GPUs per replica (default 0)")
     parser.set_defaults(func=run)
+
+
+def _run_fleet(args: argparse.Namespace) -> int:
+    from glmtts.errors import InvalidOptionError
+
+    try:
+        from glmtts.ray.fleet import run_fleet
+        from glmtts.ray.options import FleetSettings
+    except ImportError as exc:
+        raise InvalidOptionError(f"--ray needs the ray extra: pip install 'glmtts[ray]' ({exc})") from None
+    fleet = FleetSettings.from_mapping(
+        {
+            "replicas": args.replicas,
+            "autoscale": args.autoscale,
+            "target_ongoing": args.target_ongoing,
+            "num_gpus": args.num_gpus,
+        }
+    )
+    return run_fleet(build_settings(args), fleet)
 
 
 def build_settings(args: argparse.Namespace) -> Any:
@@ -126,6 +159,12 @@ def build_settings(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "ray", False):
+        return _run_fleet(args)
+    if any(getattr(args, name, None) is not None for name in ("replicas", "autoscale", "target_ongoing")):
+        from glmtts.errors import InvalidOptionError
+
+        raise InvalidOptionError("--replicas, --autoscale and --target-ongoing need --ray")
     from glmtts.timing import StartupTimer
 
     timer = StartupTimer()

@@ -47,6 +47,9 @@ class Services:
     http_warmup: Callable[[], Awaitable[None]] | None = None
     #: Requests carrying this token in ``X-Glmtts-Warmup`` pass the readiness gate (warm-up only).
     warmup_token: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
+    #: Extra conditions of ``/ready`` beyond this process's own (a fleet's minimum of warm replicas): each
+    #: returns None when met, else the reason the server is not ready yet.
+    ready_gates: list[Callable[[], Awaitable[str | None]]] = field(default_factory=list)
     _start_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -120,6 +123,17 @@ class Services:
             self.jobs.start()
             return
         self._start_task = asyncio.create_task(self._start_then_jobs())
+
+    async def wait_started(self) -> None:
+        """Await the load and warm-up :meth:`start` runs in the background; raise its failure, if any.
+
+        A Ray replica's constructor ends with this, so Ray routes to a replica only once it is warm.
+        """
+        if self._start_task is not None:
+            await asyncio.shield(self._start_task)
+        failure = self.lifecycle.failure
+        if failure is not None:
+            raise RuntimeError(f"start-up failed: {type(failure).__name__}: {failure}") from failure
 
     async def _start_then_jobs(self) -> None:
         extra: list[Step] = [("http", self.http_warmup)] if self.http_warmup is not None else []

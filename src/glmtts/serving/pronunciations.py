@@ -4,17 +4,25 @@ Each line is a JSON object mapping source text to its replacement (characters an
 ``<|SH|><|ANG4|>``). Entries persist at ``<workdir>/configs/G2P_replace_dict.jsonl`` and are the live
 additions to the engine's dictionary (:meth:`glmtts.engines.base.Engine.set_pronunciations`): applied at
 load and again after every edit, for every front end (HTTP, UI, jobs) alike.
+
+Several processes may share one file (a fleet of replicas on a shared ``workdir``): the file's identity
+(inode, size, modification time; every write replaces the file) is its version, and
+:meth:`PronunciationStore.reload_if_changed` re-reads it when another process wrote a new one.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 from pathlib import Path
 
 from glmtts.atomic import atomic_write
 from glmtts.errors import PronunciationDictError
 from glmtts.text import PronunciationDictionary
+
+_LOGGER = logging.getLogger(__name__)
 
 MAX_ENTRIES = 100_000
 MAX_ENTRY_CHARS = 1_000
@@ -51,14 +59,48 @@ class PronunciationStore:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._entries: tuple[tuple[str, str], ...] = ()
-        if self.path.is_file():
+        self._version = self._file_version()
+        if self._version is not None:
             self._entries = parse_dictionary(self.path.read_text(encoding="utf-8"))
+
+    def _file_version(self) -> tuple[int, int, int] | None:
+        """The file's identity (None: no file); every write replaces the file, so it changes."""
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return None
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+    def reload_if_changed(self) -> tuple[tuple[str, str], ...] | None:
+        """Re-read the file if another process replaced it; return the new entries, None when unchanged.
+
+        One ``stat`` when nothing changed, cheap enough to call per request. A file that does not parse
+        (a hand edit in progress) is logged and ignored; the entries in use stay.
+        """
+        version = self._file_version()
+        if version == self._version or version is None:
+            return None
+        with self._lock:
+            if version == self._version:
+                return None
+            self._version = version
+            try:
+                self._entries = parse_dictionary(self.path.read_text(encoding="utf-8"))
+            except (OSError, PronunciationDictError) as exc:
+                _LOGGER.warning("pronunciation file %s changed but is unusable: %s", self.path, exc)
+                return None
+            return self._entries
 
     def entries(self) -> tuple[tuple[str, str], ...]:
         return self._entries
 
     def text(self) -> str:
         return format_dictionary(self._entries)
+
+    def forget_version(self) -> None:
+        """Make the next :meth:`reload_if_changed` read the file again (its entries were not applied)."""
+        with self._lock:
+            self._version = None
 
     def replace(self, text: str) -> tuple[tuple[str, str], ...]:
         """Validate and persist new dictionary text; return the entries (apply them to the engine next)."""
@@ -67,4 +109,5 @@ class PronunciationStore:
             with atomic_write(self.path, "w") as handle:
                 handle.write(format_dictionary(entries))
             self._entries = entries
+            self._version = self._file_version()
         return entries

@@ -7,8 +7,10 @@ Layout under ``root`` (the server uses ``<workdir>/voices``)::
     <voice_id>/meta.json          name, transcript, sample rate, duration, creation time (written last)
 
 ``voice_id`` is the clip's content id (:class:`~glmtts.voices.clips.PromptClip`), so adding the same clip
-twice is free. A folder without ``meta.json`` (a crash while adding) is ignored. This class only
-persists; :class:`~glmtts.voices.library.VoiceLibrary` resolves, caches and extracts.
+twice is free. A folder without ``meta.json`` (a crash while adding) is ignored. Several processes may
+share ``root`` (a fleet of replicas on a shared path): a name or id this process does not know makes it
+read the folder again (:meth:`VoiceStore.rescan`), and listing does too, so a voice stored by one process is
+usable by all. This class only persists; :class:`~glmtts.voices.library.VoiceLibrary` resolves, caches and extracts.
 """
 
 from __future__ import annotations
@@ -82,13 +84,20 @@ class VoiceStore:
     def _scan(self) -> None:
         if self._root is None or not self._root.is_dir():
             return
+        records: dict[str, VoiceRecord] = {}
         for meta_path in sorted(self.root.glob("*/meta.json")):
             try:
                 record = self._read_record(meta_path.parent)
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 _LOGGER.warning("skipping unreadable voice %s: %s", meta_path.parent, exc)
                 continue
-            self._records[record.voice_id] = record
+            records[record.voice_id] = record
+        with self._lock:
+            self._records = records
+
+    def rescan(self) -> None:
+        """Read the folder again: voices other processes stored or removed since (a shared ``root``)."""
+        self._scan()
 
     def _read_record(self, folder: Path) -> VoiceRecord:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
@@ -104,12 +113,20 @@ class VoiceStore:
         )
 
     def list(self) -> list[VoiceRecord]:
-        """Every stored voice, by name."""
+        """Every stored voice, by name (the folder is read again first)."""
+        self._scan()
         with self._lock:
             return sorted(self._records.values(), key=lambda r: r.name)
 
     def find(self, name_or_id: str) -> VoiceRecord | None:
-        """A stored voice by name or id, or None."""
+        """A stored voice by name or id, or None (an unknown one reads the folder again first)."""
+        record = self._known(name_or_id)
+        if record is None and self._root is not None:
+            self._scan()
+            record = self._known(name_or_id)
+        return record
+
+    def _known(self, name_or_id: str) -> VoiceRecord | None:
         with self._lock:
             if _ID_PATTERN.fullmatch(name_or_id or "") and name_or_id in self._records:
                 return self._records[name_or_id]
@@ -123,6 +140,7 @@ class VoiceStore:
         return record
 
     def by_id(self, voice_id: str) -> VoiceRecord | None:
+        """A voice this process knows by id (no folder read: prompt clips ask this on every request)."""
         with self._lock:
             return self._records.get(voice_id)
 

@@ -36,14 +36,22 @@ def create_app(
     settings: ServeSettings | None = None,
     ui_factory: UiFactory | None = None,
     services: Services | None = None,
+    *,
+    warm_before_serving: bool = False,
 ) -> FastAPI:
-    """Build the app; the engine loads and warms up in the background once the app starts."""
+    """Build the app; the engine loads and warms up in the background once the app starts.
+
+    ``warm_before_serving``: the app's start-up (ASGI lifespan) returns only once the engine is loaded and
+    warm (a Ray replica: RUNNING then means warm); ``glmtts serve`` answers ``/health`` during the load.
+    """
     settings = settings or ServeSettings()
     services = services or build_services(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await services.start()
+        if warm_before_serving:
+            await services.wait_started()
         try:
             yield
         finally:

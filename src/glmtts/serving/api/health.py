@@ -40,11 +40,18 @@ async def health() -> dict[str, str]:
 
 
 async def ready(request: Request) -> JSONResponse:
-    """Readiness: 200 only after load and warm-up; 503 with the phase before (and while sleeping/draining)."""
+    """Readiness: 200 only after load and warm-up (and every extra gate, e.g. a fleet's minimum of warm
+    replicas); 503 with the phase before (and while sleeping/draining)."""
     services = get_services(request)
     phase = services.lifecycle.phase.value
     is_ready = services.runtime.host.ready_for_requests
     body: dict[str, Any] = {"ready": is_ready, "phase": phase}
+    for gate in services.ready_gates if is_ready else ():
+        reason = await gate()
+        if reason is not None:
+            is_ready = False
+            body.update(ready=False, waiting_for=reason)
+            break
     if services.lifecycle.failure is not None:
         body["error"] = services.lifecycle.snapshot()["error"]
     return JSONResponse(body, status_code=200 if is_ready else 503, headers={"Cache-Control": "no-store"})
