@@ -1,7 +1,8 @@
 """Prometheus metrics of one server instance (its own registry: no global state).
 
 Histograms: request latency by route, time to first audio, real-time factor, queue wait by priority.
-Gauges (read at scrape time): phase, queue depth by priority, process and engine memory.
+Gauges (read at scrape time): phase, queue depth by priority, process and engine memory, weight bytes per
+component before and after quantization.
 Counters: requests by route, method and status; seconds of audio produced.
 """
 
@@ -51,6 +52,15 @@ class _StateCollector(Collector):
         for component, n_bytes in memory.get("engine_bytes", {}).items():
             mem.add_metric([f"engine_{component}"], float(n_bytes))
         yield mem
+        weights = GaugeMetricFamily(
+            "glmtts_weight_bytes",
+            "model weight bytes by component, before and after quantization",
+            labels=["component", "stage"],
+        )
+        for stage, components in memory.get("weights_bytes", {}).items():
+            for component, n_bytes in components.items():
+                weights.add_metric([component, stage], float(n_bytes))
+        yield weights
 
 
 class ServingMetrics:

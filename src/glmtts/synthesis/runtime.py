@@ -37,17 +37,18 @@ def engine_config(
     dictionary: Path | None = None,
     flow_dtype: str | None = None,
     hift_dtype: str | None = None,
+    llm_quant: str | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> EngineConfig:
     """The engine configuration for these flags; ``engine_class`` (``"module:Class"``) registers ``name``.
 
-    Component flags land in ``EngineConfig.extra`` (``flow_dtype``, ``hift_dtype``); ``options`` are
+    Component flags land in ``EngineConfig.extra`` (``flow_dtype``, ``hift_dtype``, ``llm_quant``); ``options`` are
     passed through as extra too (given flags win).
     """
     if engine_class:
         register_engine(name, engine_class)
     extra: dict[str, Any] = dict(options or {})
-    for key, value in (("flow_dtype", flow_dtype), ("hift_dtype", hift_dtype)):
+    for key, value in (("flow_dtype", flow_dtype), ("hift_dtype", hift_dtype), ("llm_quant", llm_quant)):
         if value is not None:
             extra[key] = value
     return EngineConfig(

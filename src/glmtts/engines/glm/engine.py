@@ -5,8 +5,12 @@ checkpoint (``huggingface-cli download zai-org/GLM-TTS --local-dir DIR`` plus ``
 one from ``python -m tests.glm.make_tiny DIR``. ``EngineConfig.dtype`` is the LLM's precision;
 ``EngineConfig.extra`` may hold ``flow_dtype`` / ``hift_dtype`` (default ``"float32"``; the speech
 tokenizer is always float32), ``sample_rate`` (only 24000, the HiFT vocoder, is supported) and
-``min_token_ratio`` / ``max_token_ratio`` (speech tokens per target text token, upstream 2 and 20).
-:meth:`GlmEngine.details` reports the component dtypes in ``details["dtypes"]``.
+``min_token_ratio`` / ``max_token_ratio`` (speech tokens per target text token, upstream 2 and 20), and
+``llm_quant`` (``none | int8 | int4``: torchao weight-only quantization of the LLM's linear layers, see
+:mod:`~glmtts.engines.glm.quantize`; the quantized weights are cached under ``EngineConfig.cache_dir``).
+:meth:`GlmEngine.details` reports the component dtypes in ``details["dtypes"]``, the quantization in
+``details["llm_quant"]`` / ``details["quantization"]`` and the weight bytes per component before and after
+quantization in ``details["weights_bytes"]``.
 
 ``SynthesisOptions.stream`` picks the output path: ``False`` (default) is upstream's one-shot synthesis
 (one flow and one HiFT pass per segment, one chunk per segment); ``True`` streams block by block while the
@@ -78,6 +82,9 @@ class GlmEngine(Engine):
                 "The 32 kHz Vocos2D vocoder is not supported yet"
             )
         self._sample_rate = int(rate)
+        from glmtts.engines.glm.quantize import parse_quant_mode
+
+        self._llm_quant = parse_quant_mode(config.extra.get("llm_quant"))
         self._layout: CheckpointLayout | None = None
         self._pipeline: GlmPipeline | None = None
         self._voices: VoiceEncoder | None = None
@@ -204,21 +211,35 @@ class GlmEngine(Engine):
         return freed
 
     def details(self) -> dict[str, Any]:
-        """``dtypes``: the precision of each component (llm, speech_tokenizer, flow, hift)."""
+        """``dtypes`` per component; ``llm_quant`` and ``quantization`` (how the LLM was quantized and loaded);
+        ``weights_bytes``: ``{"before_quantization": {component: bytes}, "after_quantization": {...}}``."""
         from glmtts.engines.glm.pipeline import component_dtypes
 
         dtypes = self._dtypes if self._dtypes is not None else component_dtypes(self.config)
-        return {"dtypes": dict(dtypes)}
+        report = self._pipeline.synthesizer.lm.quantization if self._pipeline is not None else None
+        after = self.memory_bytes()
+        before = dict(after)
+        if report is not None and "llm" in before:
+            before["llm"] = report.bytes_before
+        return {
+            "dtypes": dict(dtypes),
+            "llm_quant": self._llm_quant,
+            "quantization": report.to_json() if report is not None else None,
+            "weights_bytes": {"before_quantization": before, "after_quantization": after} if after else {},
+        }
 
     def memory_bytes(self) -> dict[str, int]:
+        """Resident bytes of each component's weights (quantized weights count their int data and scales)."""
+        from glmtts.engines.glm.quantize import module_bytes
+
         pipeline = self._pipeline
         if pipeline is None:
             return {}
         synthesizer = pipeline.synthesizer
         return {
-            "llm": _module_bytes(synthesizer.lm.model),
-            "flow": _module_bytes(synthesizer.token2wav.flow.dit),
-            "vocoder": _module_bytes(synthesizer.token2wav.vocoder.model),
+            "llm": module_bytes(synthesizer.lm.model),
+            "flow": module_bytes(synthesizer.token2wav.flow.dit),
+            "vocoder": module_bytes(synthesizer.token2wav.vocoder.model),
         }
 
     def _require_pipeline(self) -> GlmPipeline:
@@ -265,7 +286,3 @@ def _set_threads(n_threads: int) -> None:
 
     if n_threads > 0 and torch.get_num_threads() != n_threads:
         torch.set_num_threads(n_threads)
-
-
-def _module_bytes(module: Any) -> int:
-    return int(sum(p.numel() * p.element_size() for p in module.parameters()))
