@@ -17,7 +17,8 @@ DTYPES = "float32, bfloat16 or float16"
 
 
 def add_engine_flags(parser: argparse.ArgumentParser, *, ckpt_default: Path | None = None) -> None:
-    """``--engine --engine-class --ckpt --device --dtype --flow-dtype --hift-dtype --threads --cache-dir``."""
+    """``--engine --engine-class --ckpt --device --dtype --flow-dtype --hift-dtype --llm-quant --threads
+    --cache-dir``."""
     group = parser.add_argument_group("engine")
     group.add_argument("--engine", default="kokoro", help="engine name (default kokoro)")
     group.add_argument("--engine-class", help="register ENGINE as this 'module:Class' first (plugins)")
@@ -26,6 +27,12 @@ def add_engine_flags(parser: argparse.ArgumentParser, *, ckpt_default: Path | No
     group.add_argument("--dtype", default="float32", help=f"the LLM's dtype: {DTYPES} (default float32)")
     group.add_argument("--flow-dtype", help=f"the flow model's dtype (glm): {DTYPES} (default float32)")
     group.add_argument("--hift-dtype", help=f"the vocoder's dtype (glm): {DTYPES} (default float32)")
+    group.add_argument(
+        "--llm-quant",
+        choices=("none", "int8", "int4"),
+        default="none",
+        help="weight-only quantization of the LLM's linear layers (glm; default none)",
+    )
     group.add_argument("--threads", type=int, default=2, help="CPU threads for inference (default 2)")
     group.add_argument("--cache-dir", type=Path, help="model/text caches (default: the user cache dir)")
 
@@ -46,6 +53,7 @@ def engine_config_from(args: argparse.Namespace, **overrides: Any) -> EngineConf
         "cache_dir": args.cache_dir,
         "flow_dtype": args.flow_dtype,
         "hift_dtype": args.hift_dtype,
+        "llm_quant": args.llm_quant if args.llm_quant != "none" else None,
         **overrides,
     }
     return engine_config(args.engine, **flags)

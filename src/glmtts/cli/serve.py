@@ -35,6 +35,7 @@ _FIELDS = (
     "dtype",
     "flow_dtype",
     "hift_dtype",
+    "llm_quant",
     "workdir",
     "cache_dir",
     "api_key",
@@ -68,6 +69,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--dtype", help="the LLM's dtype: float32, bfloat16 or float16")
     parser.add_argument("--flow-dtype", help="the flow model's dtype (glm; default float32)")
     parser.add_argument("--hift-dtype", help="the vocoder's dtype (glm; default float32)")
+    parser.add_argument(
+        "--llm-quant",
+        choices=("none", "int8", "int4"),
+        help="weight-only quantization of the LLM's linear layers (glm; default none)",
+    )
     parser.add_argument(
         "--workdir", type=Path, help="state directory: voices, dictionary, jobs (default ./glmtts-data)"
     )

@@ -80,6 +80,8 @@ class Services:
             "device": info.device if info else settings.device,
             "dtype": info.dtype if info else settings.dtype,
             "dtypes": dict(info.details.get("dtypes", {})) if info else {},
+            "llm_quant": info.details.get("llm_quant", "none") if info else settings.llm_quant,
+            "quantization": info.details.get("quantization") if info else None,
             "sample_rate": info.sample_rate if info else None,
             "capabilities": info.capabilities.to_json() if info else None,
             "builtin_voices": list(info.builtin_voices) if info else [],

@@ -39,6 +39,7 @@ class MemoryControl:
         self.worker = runtime.worker
         self.lifecycle = runtime.lifecycle
         self.voices = runtime.voices
+        self.host = runtime.host
         self.engine_bytes: dict[str, int] = {}
 
     def refresh(self, engine: Engine) -> dict[str, int]:
@@ -54,8 +55,15 @@ class MemoryControl:
             "process_rss_bytes": process_rss_bytes(),
             "engine_bytes": dict(self.engine_bytes),
             "engine_total_bytes": sum(self.engine_bytes.values()),
+            "weights_bytes": self.weights_bytes(),
             "voice_cache": self.voices.cache_stats(),
         }
+
+    def weights_bytes(self) -> dict[str, dict[str, int]]:
+        """Weight bytes per component ``{"before_quantization": {...}, "after_quantization": {...}}`` (if reported)."""
+        info = self.host.info
+        report = info.details.get("weights_bytes", {}) if info is not None else {}
+        return {stage: dict(components) for stage, components in report.items()}
 
     def _release_on_worker(self, engine: Engine) -> dict[str, Any]:
         before_engine = sum(self.refresh(engine).values())

@@ -4,7 +4,8 @@ Histograms: request latency by route, time to first audio and queue time per req
 factor, streaming continuity per streamed request (share of chunks ready before the audio ahead had
 played), task queue wait by priority, and for batching engines the batch size and duration of each step.
 Gauges (read at scrape time): phase, queue depth and sequences in the running batch by priority, process
-and engine memory (the engine's ``kv_cache`` among its components).
+and engine memory (the engine's ``kv_cache`` among its components), weight bytes per component before and
+after quantization.
 Counters: requests by route, method and status; seconds of audio produced; sequence steps run in batches
 (one speech token per decoding sequence: its rate is the speech tokens per second; the rate of the
 batch-size histogram's count is the steps per second).
@@ -67,6 +68,15 @@ class _StateCollector(Collector):
         for component, n_bytes in memory.get("engine_bytes", {}).items():
             mem.add_metric([f"engine_{component}"], float(n_bytes))
         yield mem
+        weights = GaugeMetricFamily(
+            "glmtts_weight_bytes",
+            "model weight bytes by component, before and after quantization",
+            labels=["component", "stage"],
+        )
+        for stage, components in memory.get("weights_bytes", {}).items():
+            for component, n_bytes in components.items():
+                weights.add_metric([component, stage], float(n_bytes))
+        yield weights
 
 
 class ServingMetrics:

@@ -8,7 +8,7 @@ The settings turn into the plain objects the rest of glmtts takes: :meth:`ServeS
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +36,8 @@ class ServeSettings(BaseSettings):
     dtype: str = "float32"
     flow_dtype: str | None = None
     hift_dtype: str | None = None
+    #: Weight-only quantization of the LLM's linear layers (glm): ``none``, ``int8`` or ``int4``.
+    llm_quant: Literal["none", "int8", "int4"] = "none"
     n_threads: Annotated[int, Field(ge=1, le=256)] = 2
     workdir: Path = Path("glmtts-data")
     #: Compiled model/text caches; None: the engine's default (the user cache dir, shared by all runs).
@@ -90,6 +92,7 @@ class ServeSettings(BaseSettings):
             max_batch=self.max_batch,
             batch_token_budget=self.batch_token_budget,
             kv_capacity_tokens=self.kv_capacity_tokens,
+            llm_quant=self.llm_quant if self.llm_quant != "none" else None,
             options=self.engine_options,
         )
 

@@ -40,12 +40,13 @@ def engine_config(
     max_batch: int | None = None,
     batch_token_budget: int | None = None,
     kv_capacity_tokens: int | None = None,
+    llm_quant: str | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> EngineConfig:
     """The engine configuration for these flags; ``engine_class`` (``"module:Class"``) registers ``name``.
 
     Component and batching flags land in ``EngineConfig.extra`` under their own names (``flow_dtype``,
-    ``hift_dtype``, ``max_batch``, ``batch_token_budget``, ``kv_capacity_tokens``: what a batching engine
+    ``hift_dtype``, ``llm_quant``, ``max_batch``, ``batch_token_budget``, ``kv_capacity_tokens``: what a batching engine
     reads into its :class:`~glmtts.engines.base.BatchLimits`); ``options`` are passed through as extra
     too (given flags win).
     """
@@ -55,6 +56,7 @@ def engine_config(
     flags: dict[str, Any] = {
         "flow_dtype": flow_dtype,
         "hift_dtype": hift_dtype,
+        "llm_quant": llm_quant,
         "max_batch": max_batch,
         "batch_token_budget": batch_token_budget,
         "kv_capacity_tokens": kv_capacity_tokens,

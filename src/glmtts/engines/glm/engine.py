@@ -9,7 +9,11 @@ tokenizer is always float32), ``sample_rate`` (only 24000, the HiFT vocoder, is 
 the batching settings ``max_batch`` (default 8; 1 is serial), ``batch_token_budget`` (2048),
 ``kv_capacity_tokens`` (16384, preallocated at load), ``kv_block_tokens`` (16) and ``static_decode_shapes``
 (see :func:`glmtts.engines.glm.pipeline.build_scheduler`).
-:meth:`GlmEngine.details` reports the component dtypes in ``details["dtypes"]``.
+``llm_quant`` (``none | int8 | int4``: torchao weight-only quantization of the LLM's linear layers, see
+:mod:`~glmtts.engines.glm.quantize`; the quantized weights are cached under ``EngineConfig.cache_dir``).
+:meth:`GlmEngine.details` reports the component dtypes in ``details["dtypes"]``, the quantization in
+``details["llm_quant"]`` / ``details["quantization"]`` and the weight bytes per component before and after
+quantization in ``details["weights_bytes"]``.
 
 ``SynthesisOptions.stream`` picks the output path: ``False`` (default) is upstream's one-shot synthesis
 (one flow and one HiFT pass per segment, one chunk per segment); ``True`` streams block by block while the
@@ -85,6 +89,9 @@ class GlmEngine(Engine):
                 "The 32 kHz Vocos2D vocoder is not supported yet"
             )
         self._sample_rate = int(rate)
+        from glmtts.engines.glm.quantize import parse_quant_mode
+
+        self._llm_quant = parse_quant_mode(config.extra.get("llm_quant"))
         self._layout: CheckpointLayout | None = None
         self._pipeline: GlmPipeline | None = None
         self._voices: VoiceEncoder | None = None
@@ -241,24 +248,38 @@ class GlmEngine(Engine):
         return freed
 
     def details(self) -> dict[str, Any]:
-        """``dtypes``: the precision of each component (llm, speech_tokenizer, flow, hift)."""
+        """``dtypes`` per component; ``llm_quant`` and ``quantization`` (how the LLM was quantized and loaded);
+        ``weights_bytes``: ``{"before_quantization": {component: bytes}, "after_quantization": {...}}``."""
         from glmtts.engines.glm.pipeline import component_dtypes
 
         dtypes = self._dtypes if self._dtypes is not None else component_dtypes(self.config)
-        details: dict[str, Any] = {"dtypes": dict(dtypes)}
+        report = self._pipeline.synthesizer.lm.quantization if self._pipeline is not None else None
+        after = self.memory_bytes()
+        before = dict(after)
+        if report is not None and "llm" in before:
+            before["llm"] = report.bytes_before
+        details: dict[str, Any] = {
+            "dtypes": dict(dtypes),
+            "llm_quant": self._llm_quant,
+            "quantization": report.to_json() if report is not None else None,
+            "weights_bytes": {"before_quantization": before, "after_quantization": after} if after else {},
+        }
         if self._pipeline is not None:
             details["batch"] = _batch_details(self._pipeline.synthesizer.scheduler)
         return details
 
     def memory_bytes(self) -> dict[str, int]:
+        """Resident bytes of each component's weights (quantized weights count their int data and scales)."""
+        from glmtts.engines.glm.quantize import module_bytes
+
         pipeline = self._pipeline
         if pipeline is None:
             return {}
         synthesizer = pipeline.synthesizer
         return {
-            "llm": _module_bytes(synthesizer.lm.model),
-            "flow": _module_bytes(synthesizer.token2wav.flow.dit),
-            "vocoder": _module_bytes(synthesizer.token2wav.vocoder.model),
+            "llm": module_bytes(synthesizer.lm.model),
+            "flow": module_bytes(synthesizer.token2wav.flow.dit),
+            "vocoder": module_bytes(synthesizer.token2wav.vocoder.model),
             "kv_cache": synthesizer.scheduler.cache.nbytes,
         }
 
@@ -306,10 +327,6 @@ def _set_threads(n_threads: int) -> None:
 
     if n_threads > 0 and torch.get_num_threads() != n_threads:
         torch.set_num_threads(n_threads)
-
-
-def _module_bytes(module: Any) -> int:
-    return int(sum(p.numel() * p.element_size() for p in module.parameters()))
 
 
 def _batch_details(scheduler: StepScheduler) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from glmtts.errors import CheckpointError, InvalidTextError
 if TYPE_CHECKING:
     import torch
 
+    from glmtts.engines.glm.quantize import QuantReport
     from glmtts.engines.glm.sampling import TokenSampler
 
 _LOGGER = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ class _KVCache:
 class SpeechTokenLM:
     """The Llama speech-token LM with upstream's prompt layout and a cached decoding loop."""
 
-    def __init__(self, model: Any, special: SpecialTokenIds) -> None:
+    def __init__(self, model: Any, special: SpecialTokenIds, quantization: QuantReport | None = None) -> None:
         config = model.config
         if not 0 <= special.ats <= special.ate < config.vocab_size:
             raise CheckpointError(
@@ -124,6 +125,8 @@ class SpeechTokenLM:
         self.n_heads = int(config.num_attention_heads)
         self.n_kv_heads = int(config.num_key_value_heads)
         self.head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // self.n_heads)
+        #: How the weights were quantized and loaded (``None``: not quantized).
+        self.quantization = quantization
 
     @property
     def device(self) -> torch.device:
@@ -141,23 +144,13 @@ class SpeechTokenLM:
         device: torch.device | str = "cpu",
         dtype: torch.dtype | None = None,
     ) -> SpeechTokenLM:
-        """Build the model from ``llm_dir/config.json`` without random init and assign its weights."""
+        """Build the model from ``llm_dir/config.json`` without random init and assign its weights.
+
+        Quantized loading is :func:`glmtts.engines.glm.quant_cache.load_quantized_llama`.
+        """
         import torch
 
-        dtype = dtype or torch.float32
-        model = build_llama_on_meta(read_json(llm_dir / "config.json"))
-        expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
-        weights = _read_llm_weights(llm_dir, dtype, torch.device(device))
-        tied = model.config.tie_word_embeddings and "lm_head.weight" not in weights
-        if tied and "model.embed_tokens.weight" in weights:
-            weights["lm_head.weight"] = weights["model.embed_tokens.weight"]
-        check_state_dict(expected, weights, llm_dir)
-        model.load_state_dict(weights, strict=True, assign=True)
-        if model.config.tie_word_embeddings:
-            model.lm_head.weight = model.model.embed_tokens.weight
-        _rebuild_meta_buffers(model, torch.device(device))
-        _LOGGER.info("loaded LLM from %s (%d tensors, %s on %s)", llm_dir, len(weights), dtype, device)
-        return cls(model, special)
+        return cls(load_llama(llm_dir, torch.device(device), dtype or torch.float32), special)
 
     def build_input_ids(
         self, prompt_text_ids: Sequence[int], text_ids: Sequence[int], prompt_speech_ids: Sequence[int]
@@ -287,6 +280,28 @@ def causal_mask(length: int, total: int, device: torch.device) -> torch.Tensor:
     rows = torch.arange(total - length, total, device=device)[:, None]
     cols = torch.arange(total, device=device)[None, :]
     return cols <= rows
+
+
+def load_llama(llm_dir: Path, device: torch.device, dtype: torch.dtype) -> Any:
+    """The ``LlamaForCausalLM`` of ``llm_dir`` with its safetensors weights cast to ``dtype`` on ``device``."""
+    model = build_llama_on_meta(read_json(llm_dir / "config.json"))
+    weights = _read_llm_weights(llm_dir, dtype, device)
+    assign_llama_weights(model, weights, llm_dir, device)
+    _LOGGER.info("loaded LLM from %s (%d tensors, %s on %s)", llm_dir, len(weights), dtype, device)
+    return model
+
+
+def assign_llama_weights(model: Any, weights: dict[str, Any], source: Path, device: torch.device) -> None:
+    """Check ``weights`` against the meta-device ``model`` and assign them (ties the head when configured)."""
+    expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    tied = model.config.tie_word_embeddings and "lm_head.weight" not in weights
+    if tied and "model.embed_tokens.weight" in weights:
+        weights["lm_head.weight"] = weights["model.embed_tokens.weight"]
+    check_state_dict(expected, weights, source)
+    model.load_state_dict(weights, strict=True, assign=True)
+    if model.config.tie_word_embeddings:
+        model.lm_head.weight = model.model.embed_tokens.weight
+    _rebuild_meta_buffers(model, device)
 
 
 def _read_llm_weights(llm_dir: Path, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:

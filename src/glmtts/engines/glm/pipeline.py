@@ -6,7 +6,9 @@ segment (phoneme text when requested) and hands the ids to
 history and renders audio one-shot or streamed (``SynthesisOptions.stream``).
 
 :func:`load_components` loads every stage. Precision per component: the LLM runs in ``EngineConfig.dtype``;
-the speech tokenizer always in float32 (its nearest-code argmin flips codes in half precision); the flow
+``EngineConfig.extra["llm_quant"]`` (``none | int8 | int4``) quantizes its linear layers with torchao
+and runs it in bfloat16 instead of float32 (:mod:`~glmtts.engines.glm.quantize`); the speech tokenizer
+always in float32 (its nearest-code argmin flips codes in half precision); the flow
 and HiFT in ``EngineConfig.extra["flow_dtype"]`` / ``["hift_dtype"]``, float32 by default (a
 half-precision flow is reported to hiss on H20/H100).
 """
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
     from glmtts.engines.base import EngineConfig
     from glmtts.engines.glm.checkpoint import CheckpointLayout
-    from glmtts.engines.glm.llm import SpeechTokenLM
+    from glmtts.engines.glm.llm import SpecialTokenIds, SpeechTokenLM
     from glmtts.engines.glm.scheduler import StepScheduler
     from glmtts.engines.glm.tokenizer import TextTokenizer
     from glmtts.engines.glm.voice import VoiceEncoder, VoiceFeatures
@@ -110,7 +112,10 @@ class GlmComponents:
 
 def component_dtypes(config: EngineConfig) -> dict[str, str]:
     """Dtype name of each component for ``config`` (keys ``llm``, ``speech_tokenizer``, ``flow``, ``hift``)."""
-    dtypes = {"llm": config.dtype, "speech_tokenizer": "float32"}
+    from glmtts.engines.glm.quantize import llm_compute_dtype
+
+    llm_dtype = llm_compute_dtype(str(config.extra.get("llm_quant", "none")), config.dtype)
+    dtypes = {"llm": llm_dtype, "speech_tokenizer": "float32"}
     dtypes.update(
         {name: str(config.extra.get(key, default)) for name, (key, default) in DTYPE_SETTINGS.items()}
     )
@@ -126,7 +131,6 @@ def load_components(
 ) -> GlmComponents:
     """Load every stage of the engine from ``layout`` (nothing is loaded lazily later)."""
     from glmtts.engines.glm.checkpoint import resolve_dtype, safetensor_files
-    from glmtts.engines.glm.llm import SpeechTokenLM
     from glmtts.engines.glm.mel import MelExtractor
     from glmtts.engines.glm.speaker import SpeakerEncoder
     from glmtts.engines.glm.speech_tokenizer import SpeechTokenizer
@@ -139,7 +143,7 @@ def load_components(
     torch_dtypes = {name: resolve_dtype(value) for name, value in dtypes.items()}
     tokenizer = TextTokenizer.from_dir(layout.tokenizer_dir)
     report("text tokenizer", [layout.tokenizer_dir / "tokenizer.model"])
-    lm = SpeechTokenLM.load(layout.llm_dir, tokenizer.special_token_ids(), device, torch_dtypes["llm"])
+    lm = _load_lm(layout, tokenizer.special_token_ids(), device, torch_dtypes["llm"], config)
     report("llm", safetensor_files(layout.llm_dir, "LLM"))
     speech_tokenizer = SpeechTokenizer.load(
         layout.speech_tokenizer_dir, device, torch_dtypes["speech_tokenizer"]
@@ -187,3 +191,23 @@ def build_scheduler(lm: SpeechTokenLM, config: EngineConfig) -> StepScheduler:
     static = bool(config.extra.get("static_decode_shapes", lm.device.type == "cuda"))
     block_tokens = int(config.extra.get("kv_block_tokens", DEFAULT_BLOCK_TOKENS))
     return StepScheduler(lm, batch_limits(config), block_tokens, static)
+
+
+def _load_lm(
+    layout: CheckpointLayout,
+    special: SpecialTokenIds,
+    device: torch.device,
+    dtype: torch.dtype,
+    config: EngineConfig,
+) -> SpeechTokenLM:
+    """The LLM as stored, or quantized (``extra["llm_quant"]``) from the cache under ``config.cache_dir``."""
+    from glmtts.engines.glm.llm import SpeechTokenLM
+
+    mode = str(config.extra.get("llm_quant", "none"))
+    if mode == "none":
+        return SpeechTokenLM.load(layout.llm_dir, special, device, dtype)
+    from glmtts.engines.glm.quant_cache import load_quantized_llama
+
+    cache_dir = config.cache_dir / "llm-quant" if config.cache_dir is not None else None
+    loaded = load_quantized_llama(layout.llm_dir, device, dtype, mode, cache_dir)
+    return SpeechTokenLM(loaded.model, special, loaded.report)
