@@ -151,7 +151,7 @@ def test_kv_capacity_bounds_the_batch_and_extra_requests_wait(engine, voice, mon
     synthesizer = engine._pipeline.synthesizer
     probe = synthesizer.scheduler.lm.plan(
         voice.features["prompt_text_ids"].tolist(),
-        engine._pipeline.segment_texts(TEXTS[2], SynthesisOptions())[0],
+        engine._pipeline.segment_texts(TEXTS[2], SynthesisOptions())[0][0],
         voice.features["speech_tokens"].tolist(),
         synthesizer.settings.limits,
     )
