@@ -181,7 +181,7 @@ def test_max_batch_one_reproduces_the_serial_decoder_bit_for_bit(tiny_ckpt, voic
     from glmtts.engines.glm.voice import VoiceFeatures
 
     features = VoiceFeatures.from_arrays(voice.features, serial_engine.sample_rate)
-    text_ids = serial_engine._pipeline.segment_texts(TEXTS[1], options)[0]
+    text_ids = serial_engine._pipeline.segment_texts(TEXTS[1], options)[0][0]
     generator = seeded_generator(options.seed, synthesizer.lm.device)
     prompt = (features.prompt_text_ids.tolist(), text_ids, features.speech_tokens.tolist())
     drawn = synthesizer.lm.generate(

@@ -62,7 +62,7 @@ def test_details_report_mode_dtype_and_bytes_before_and_after(quant_engine, glm_
 
 
 def test_synthesizes_valid_tokens_and_audio(quant_engine, voice, monkeypatch) -> None:
-    spy = GenerateSpy(monkeypatch, quant_engine._pipeline.synthesizer.lm)
+    spy = GenerateSpy(monkeypatch, quant_engine._pipeline.synthesizer.scheduler)
     audio = quant_engine.synthesize(TEXT, voice, SynthesisOptions(seed=7))
     tokens = spy.tokens()[0]
     n_text = len(quant_engine._pipeline.tokenizer.encode(TEXT))
