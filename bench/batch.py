@@ -9,7 +9,7 @@
 Usage::
 
     python bench/batch.py                       # kokoro engine, 100 items
-    python bench/batch.py --engine fake --engine-class tests.fake_engine:FakeEngine --delay-s 0.3
+    python bench/batch.py --engine fake --engine-class tests.support.fake_engine:FakeEngine --delay-s 0.3
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ One run prints, side by side:
 
 Usage: ``python bench/cold_start.py [--engine kokoro] [--n-warm 7] [--n-rss 500] [--starts 2]
 [--warmup-rounds N] [--json OUT]``
-(``--engine fake --engine-class tests.fake_engine:FakeEngine`` for a quick dry run).
+(``--engine fake --engine-class tests.support.fake_engine:FakeEngine`` for a quick dry run).
 """
 
 from __future__ import annotations

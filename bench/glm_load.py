@@ -182,7 +182,7 @@ def _save_hift(model, path: Path) -> None:
 
 
 def build_checkpoint(root: Path, size: str) -> Path:
-    from tests.glm import make_tiny
+    from tests.support.glm import make_tiny
 
     marker = root / ".complete"
     if marker.is_file():

@@ -31,3 +31,21 @@ def harmonic_tone(duration_s: float, sample_rate: int, f0_hz: float = 150.0, see
     envelope = 0.5 + 0.5 * np.abs(np.sin(2 * np.pi * 2.0 * t))
     out = 0.2 * envelope * wave + 0.003 * rng.standard_normal(t.size)
     return out.astype(np.float32)
+
+
+KINDS = ("unit", "integration", "process", "real_weights")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the kind of its folder, ``tests/<kind>/<component>/`` (``pytest -m unit``)."""
+    tests_dir = REPO_ROOT / "tests"
+    for item in items:
+        try:
+            kind = item.path.relative_to(tests_dir).parts[0]
+        except ValueError:
+            continue  # a test outside tests/ (run by path)
+        if kind not in KINDS:
+            raise pytest.UsageError(
+                f"{item.path}: tests live in tests/<kind>/<component>/, kind one of {KINDS}"
+            )
+        item.add_marker(kind)

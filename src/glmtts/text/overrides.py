@@ -3,7 +3,7 @@
 Everything else reads exactly like the official frontend, including its debatable choices (``3-5个`` →
 三减五个, ``400-820-8820`` → 四零零减八二零减八千八百二十, ``hr@company.cn`` → hr@company。cn). An override
 is only for a plain upstream bug that says something the text does not mean. Each entry records an example
-with the official output (from the official code) and ours; ``tests/text/test_overrides.py`` checks both,
+with the official output (from the official code) and ours; ``tests/unit/text/test_overrides.py`` checks both,
 the official one by turning the overrides off (``FrontendConfig(apply_overrides=False)``).
 """
 

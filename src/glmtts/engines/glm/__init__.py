@@ -7,7 +7,7 @@ and the HiFT vocoder; ``token2wav_stream`` block by block), ``voice`` (prompt fe
 (prompt history and its pruning), ``synthesis`` (seeding, one-shot or streamed rendering per segment),
 ``pipeline`` (text -> segments; loading) and ``engine`` (the :class:`~glmtts.engines.base.Engine`
 implementation). Tests write a seeded tiny random-weight checkpoint in the official layout with
-``python -m tests.glm.make_tiny DIR``.
+``python -m tests.support.glm.make_tiny DIR``.
 
 Nothing heavy is imported here: torch, transformers and onnxruntime load when the engine loads.
 """

@@ -2,7 +2,7 @@
 
 Build it with ``EngineConfig(name="glm", ckpt_dir=DIR, device=..., dtype=...)``. ``DIR`` is the official
 checkpoint (``huggingface-cli download zai-org/GLM-TTS --local-dir DIR`` plus ``campplus.onnx``) or a tiny
-one from ``python -m tests.glm.make_tiny DIR``. ``EngineConfig.dtype`` is the LLM's precision;
+one from ``python -m tests.support.glm.make_tiny DIR``. ``EngineConfig.dtype`` is the LLM's precision;
 ``EngineConfig.extra`` may hold ``flow_dtype`` / ``hift_dtype`` (default ``"float32"``; the speech
 tokenizer is always float32), ``sample_rate`` (only 24000, the HiFT vocoder, is supported) and
 ``min_token_ratio`` / ``max_token_ratio`` (speech tokens per target text token, upstream 2 and 20), and
