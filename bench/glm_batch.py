@@ -172,8 +172,8 @@ def _pct(values: list[float], q: int) -> float:
 
 def tiny_vocoder():
     """The tiny checkpoint's flow + HiFT and a voice prepared by the tiny engine (ids fit the bench LM)."""
-    sys.path.insert(0, str(REPO_ROOT / "tests"))
-    from glm.make_tiny import make_tiny_checkpoint
+    from tests.support.glm.make_tiny import make_tiny_checkpoint
+
     from glmtts.engines.base import EngineConfig
     from glmtts.engines.glm.voice import VoiceFeatures, synthetic_prompt
     from glmtts.engines.registry import create_engine
