@@ -61,9 +61,9 @@ def test_cache_is_preallocated_bounded_and_reuses_freed_blocks(lm):
     assert cache.slots([4, 1], 14, 4) == [4 * 16 + 14, 4 * 16 + 15, 16, 17]
 
 
-def test_bucket_sizes_are_powers_of_two_capped_at_the_batch_limit():
-    assert [bucket_size(n, 16) for n in (1, 2, 3, 5, 8, 9, 16)] == [1, 2, 4, 8, 8, 16, 16]
-    assert bucket_size(5, 6) == 6 and bucket_size(7, 6) == 7
+def test_bucket_sizes_skip_two_and_are_capped_at_the_batch_limit():
+    assert [bucket_size(n, 16) for n in (1, 2, 3, 5, 8, 9, 16)] == [1, 4, 4, 8, 8, 16, 16]
+    assert bucket_size(2, 2) == 2 and bucket_size(5, 6) == 6 and bucket_size(7, 6) == 7
 
 
 @pytest.mark.parametrize("static_shapes", [False, True])
