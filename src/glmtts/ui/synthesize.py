@@ -1,4 +1,5 @@
-"""The Synthesize tab: text + voice (built-in, stored, or a prompt clip) → streamed and downloadable audio."""
+"""The Synthesize tab: text + voice (built-in, stored, or a prompt clip) → streamed and downloadable audio,
+with the captions under the result player (:mod:`glmtts.ui.captions`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from glmtts.audio import AudioChunk, AudioFormat
 from glmtts.engines.base import SAMPLING_STRATEGIES
 from glmtts.errors import InvalidAudioError
 from glmtts.synthesis import Synthesis, SynthesisRequest, Timings
+from glmtts.ui.captions import captions_component, captions_html
 from glmtts.ui.choices import voice_choices
 from glmtts.ui.context import Refresh, UiContext
 from glmtts.ui.errors import ui_handler
@@ -85,8 +87,9 @@ class SynthesizeHandler:
         temperature: float | None = None,
         top_k: float | None = None,
         top_p: float | None = None,
-    ) -> Iterator[tuple[Any, Any, Any, str]]:
-        """The Gradio event (``/synthesize``): yields (stream chunk, playback file, download, timings).
+    ) -> Iterator[tuple[Any, Any, Any, str, str]]:
+        """The Gradio event (``/synthesize``): yields (stream chunk, playback file, download, timings,
+        captions HTML).
 
         With ``stream`` the audio plays while it is made; the download is encoded from the same float
         chunks (never re-quantised from the streamed PCM).
@@ -95,7 +98,7 @@ class SynthesizeHandler:
             "text": text, "source": source, "voice": voice if source == SOURCE_VOICE else None,
             "prompt_clip": prompt_clip, "prompt_text": prompt_text, "seed": seed, "speed": speed,
             "phoneme": bool(phoneme), "format": audio_format, "sampling": sampling, "temperature": temperature,
-            "top_k": top_k, "top_p": top_p,
+            "top_k": top_k, "top_p": top_p, "timestamps": "segment",
         }  # fmt: skip
         request = self.build_request(fields, stream=bool(stream))
         if not stream:
@@ -103,7 +106,7 @@ class SynthesizeHandler:
             return
         yield from self._streamed(request)
 
-    def _streamed(self, request: SynthesisRequest) -> Iterator[tuple[Any, Any, Any, str]]:
+    def _streamed(self, request: SynthesisRequest) -> Iterator[tuple[Any, Any, Any, str, str]]:
         import gradio as gr
 
         events = self.services.service.run(request)
@@ -111,14 +114,15 @@ class SynthesizeHandler:
         try:
             for chunk in events.chunks():
                 chunks.append(chunk)
-                yield (chunk.sample_rate, pcm16(chunk)), gr.skip(), gr.skip(), "streaming…"
+                yield (chunk.sample_rate, pcm16(chunk)), gr.skip(), gr.skip(), "streaming…", gr.skip()
         finally:
             events.cancel()  # stops the synthesis if the page went away mid-stream; no-op once finished
         assert events.summary is not None
         yield (gr.skip(), *self._files(Synthesis(tuple(chunks), events.summary), request.audio_format))
 
-    def _files(self, result: Synthesis, audio_format: AudioFormat) -> tuple[str, str, str]:
-        """Playback file (WAV: what every browser plays), download file in the chosen format, timings."""
+    def _files(self, result: Synthesis, audio_format: AudioFormat) -> tuple[str, str, str, str]:
+        """Playback file (WAV: what every browser plays), download file in the chosen format, timings,
+        captions."""
         scratch = self.context.scratch
         download = result.encode(audio_format)
         playback = download if audio_format is AudioFormat.WAV else result.encode(AudioFormat.WAV)
@@ -126,6 +130,7 @@ class SynthesizeHandler:
             scratch.write_bytes("speech", ".wav", playback),
             scratch.write_bytes("speech", f".{audio_format.value}", download),
             describe_timings(result.summary.timings, result.duration_s),
+            captions_html(result.captions),
         )
 
 
@@ -197,13 +202,20 @@ def build_synthesize_tab(context: UiContext) -> list[Refresh]:
             button = gr.Button("Synthesize", variant="primary", elem_id="synth-button")
     stream_audio = gr.Audio(label="Streamed playback", streaming=True, autoplay=True, interactive=False)
     with gr.Row():
-        result_audio = gr.Audio(label="Result", type="filepath", interactive=False, elem_id="synth-result")
+        result_audio = gr.Audio(  # the browser's own player: the captions follow its <audio> element
+            label="Result",
+            type="filepath",
+            interactive=False,
+            elem_id="synth-result",
+            waveform_options=gr.WaveformOptions(show_recording_waveform=False),
+        )
         download = gr.File(label="Download", interactive=False, elem_id="synth-download")
+    captions = captions_component()
     timings = gr.Markdown(elem_id="synth-timings")
     button.click(
         ui_handler(handler.synthesize),
         [*speaker, *options],
-        [stream_audio, result_audio, download, timings],
+        [stream_audio, result_audio, download, timings, captions],
         api_name="synthesize",
         concurrency_limit=context.services.settings.max_queue,
     )

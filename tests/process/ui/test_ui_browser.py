@@ -1,6 +1,7 @@
 """End to end in headless Chromium (Debian ``/usr/bin/chromium`` through Playwright; nothing is downloaded).
 
-Opens ``/`` (redirected to ``/ui``), synthesizes a sentence and sees the audio result, runs a 3-line batch
+Opens ``/`` (redirected to ``/ui``), synthesizes a sentence and sees the audio result, sees the captions
+under the player with the one being heard highlighted as it seeks and plays, runs a 3-line batch
 and downloads its zip, and saves screenshots of every tab to ``tests/artifacts/``.
 """
 
@@ -80,6 +81,42 @@ def test_root_redirects_to_the_ui_and_synthesis_shows_audio(
     samples, sample_rate = sf.read(saved, dtype="float32")
     assert 1.0 < samples.size / sample_rate < 2.5 and np.abs(samples).max() > 0.1
     page.screenshot(path=str(artifacts_dir / "ui-synthesize.png"), full_page=True)
+
+
+#: Two sentences the text frontend keeps as two segments (each over its 30-unit minimum).
+CAPTIONED = [
+    "今天的天气非常好，阳光明媚，微风轻轻地吹过湖面，我们决定一起去公园散步。",
+    "公园里有很多人在跑步，孩子们在草地上放风筝，老人们坐在长椅上聊天。",
+]
+
+
+def _current_cue(page: Any, text: str) -> None:
+    page.locator("#synth-captions .glmtts-cue-current").get_by_text(text, exact=True).wait_for()
+
+
+def test_captions_under_the_player_follow_playback(page: Any, artifacts_dir: Path) -> None:
+    open_tab(page, "Synthesize")
+    page.locator("#synth-text textarea").fill("".join(CAPTIONED))
+    page.locator("#synth-button").click()
+    cues = page.locator("#synth-captions .glmtts-cue")
+    cues.nth(1).wait_for()
+    assert cues.all_inner_texts() == CAPTIONED
+    audio = page.locator("#synth-result audio[src]").first
+    audio.wait_for(state="attached")
+    page.wait_for_function("() => document.querySelector('#synth-result audio[src]').duration > 0")
+    duration_s = audio.evaluate("a => a.duration")
+    assert float(cues.nth(1).get_attribute("data-end") or 0) == pytest.approx(duration_s, abs=0.01)
+    # seeking moves the highlight
+    second_start = float(cues.nth(1).get_attribute("data-start") or 0)
+    audio.evaluate("(a, t) => { a.currentTime = t; }", second_start + 0.1)
+    _current_cue(page, CAPTIONED[1])
+    assert page.locator("#synth-captions .glmtts-cue-current").count() == 1
+    # so does playback: from the start, the first caption, then the second
+    audio.evaluate("a => { a.muted = true; a.currentTime = 0; return a.play(); }")
+    _current_cue(page, CAPTIONED[0])
+    page.screenshot(path=str(artifacts_dir / "ui-captions.png"), full_page=True)
+    _current_cue(page, CAPTIONED[1])
+    audio.evaluate("a => a.pause()")
 
 
 def test_bad_input_shows_a_readable_message(page: Any, artifacts_dir: Path) -> None:

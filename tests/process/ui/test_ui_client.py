@@ -73,7 +73,7 @@ def submit_batch(client: Client, path: Path, zip_path: Path | None = None) -> st
 
 
 def test_streamed_synthesis_returns_audio_in_the_chosen_format(client: Client) -> None:
-    _stream, playback, download, timings = synthesize(
+    _stream, playback, download, timings, _captions = synthesize(
         client, "Hello there. How are you?", audio_format="flac", stream=True
     )
     assert download.endswith(".flac") and playback.endswith(".wav")
@@ -91,7 +91,8 @@ def test_synthesize_needs_only_the_text(client: Client) -> None:
     info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/synthesize"]
     defaults = {p["parameter_name"]: p["parameter_has_default"] for p in info["parameters"]}
     assert defaults["prompt_clip"] and defaults["prompt_text"] and all(defaults.values()), defaults
-    _stream, _playback, download, _timings = client.predict("Only text.", api_name="/synthesize")
+    _stream, _playback, download, _timings, captions = client.predict("Only text.", api_name="/synthesize")
+    assert 'data-start="0.000"' in captions and "Only text." in captions
     samples, sample_rate = decode_file(download)
     assert sample_rate == SAMPLE_RATE and samples.size > 0.2 * sample_rate and level_dbfs(samples) > -25
 
