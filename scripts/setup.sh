@@ -39,7 +39,7 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
-if ! .venv/bin/python -c "import glmtts, torch, fastapi" >/dev/null 2>&1; then
+if ! .venv/bin/python -c "import glmtts, torch, fastapi, ray.serve, ray.data" >/dev/null 2>&1; then
   log "installing Python packages (CPU PyTorch first so nothing pulls a CUDA build)"
   pip install -U "pip>=24" "setuptools<81" wheel
   .venv/bin/python -c "import torch" >/dev/null 2>&1 || pip install "torch==2.13.0"

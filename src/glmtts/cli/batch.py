@@ -4,7 +4,9 @@
 to the file name plus a hash of its content, so running the same command again after an interruption
 (Ctrl+C, ``kill -9``, a reboot) resumes where it stopped; nothing done is synthesized again. Outputs:
 ``<out>/<job_id>/<uttid>.wav``, ``<out>/<job_id>/results.jsonl`` and ``<out>/<job_id>.zip``. Exit status 0
-when every line succeeded, 1 when some failed, 2 when the file itself is unusable.
+when every line succeeded, 1 when some failed, 2 when the file itself is unusable. ``--ray`` runs the same
+job on Ray Data (a local Ray instance, or the cluster at ``RAY_ADDRESS``; :mod:`glmtts.ray.batch`): one
+engine per actor, the same outputs, resumable the same way.
 
 The other actions talk to ``glmtts serve`` over HTTP (``--server``, default ``$GLMTTS_SERVER`` or
 ``http://127.0.0.1:7860``; ``--api-key`` or ``$GLMTTS_API_KEY``).
@@ -51,6 +53,11 @@ def _register_run(actions: Any) -> None:
     )
     run.add_argument("--max-attempts", type=int, default=3, help="attempts per item on transient errors")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ray = run.add_argument_group("Ray Data (needs the glmtts[ray] extra)")
+    ray.add_argument("--ray", action="store_true", help="run on Ray Data (local Ray, or RAY_ADDRESS)")
+    ray.add_argument("--actors", type=int, default=1, help="engine actors (default 1)")
+    ray.add_argument("--actor-cpus", type=float, default=1.0, help="CPUs per actor (default 1)")
+    ray.add_argument("--actor-gpus", type=float, default=0.0, help="GPUs per actor (default 0)")
     run.set_defaults(func=run_local)
 
 
@@ -85,6 +92,8 @@ def run_local(args: argparse.Namespace) -> int:
     roots = [args.root] if args.root else [args.file.resolve().parent, Path.cwd()]
     parse_batch_input(data, PromptResolver(roots, 1 << 40))  # whole-file errors before the (slow) engine load
     options = {"seed": args.seed, "phoneme": args.phoneme, **_caption_options(args)}
+    if args.ray:
+        return _run_on_ray(args, data, job_id, layout, roots, options)
     with (
         open_runtime(engine_config_from(args), _runtime_config(args)) as runtime,
         JobStore(layout.db_path) as store,
@@ -104,15 +113,65 @@ def run_local(args: argparse.Namespace) -> int:
     return 0 if job.n_done == job.n_items else 1
 
 
-def _runtime_config(args: argparse.Namespace) -> Any:
+def _run_on_ray(
+    args: argparse.Namespace,
+    data: bytes,
+    job_id: str,
+    layout: Any,
+    roots: list[Path],
+    options: dict[str, Any],
+) -> int:
+    """The same job on Ray Data: stored and checked here (engine not loaded), synthesized by actors."""
+    from glmtts.engines.registry import create_engine
+    from glmtts.errors import InvalidOptionError
+    from glmtts.jobs.layout import JobLayout
+    from glmtts.jobs.local import open_local_job
+    from glmtts.jobs.store import JobStore
+    from glmtts.synthesis import build_runtime
+
+    try:
+        from glmtts.ray.batch import RayBatchSettings, RayJob, run_ray_job
+    except ImportError as exc:
+        raise InvalidOptionError(f"--ray needs the ray extra: pip install 'glmtts[ray]' ({exc})") from None
+    if args.actors < 1:
+        raise InvalidOptionError("--actors must be at least 1")
+    layout = JobLayout.for_local(args.out.resolve())  # actors may run elsewhere: absolute paths
+    roots = [root.resolve() for root in roots]
+    engine = engine_config_from(args)
+    runtime_config = _runtime_config(args, absolute=True)
+    settings = RayBatchSettings(
+        concurrency=args.actors,
+        num_cpus=args.actor_cpus,
+        num_gpus=args.actor_gpus,
+        max_attempts=args.max_attempts,
+    )
+    checks = build_runtime(create_engine(engine), runtime_config)  # decoder and voice names; never loaded
+    with JobStore(layout.db_path) as store:
+        opened = open_local_job(store, layout, job_id, data, checks.service, roots=roots, options=options)
+        _announce(store, opened, layout.out_dir(job_id))
+        with JobProgress(opened.job, disabled=args.no_progress) as progress:
+            job = run_ray_job(
+                store,
+                checks.service,
+                job_id,
+                RayJob(engine, args.engine_class, runtime_config, settings),
+                archive_path=layout.archive_path(job_id),
+                on_item=progress.update,
+            )
+    print(f"{job.job_id}: {job.n_done} done, {job.n_failed} failed -> {layout.archive_path(job_id)}")
+    return 0 if job.n_done == job.n_items else 1
+
+
+def _runtime_config(args: argparse.Namespace, absolute: bool = False) -> Any:
     """Stored voices from the workdir; prompt features persisted beside the outputs (a rerun resumes)."""
     from glmtts.synthesis import RuntimeConfig
 
     workdir = args.workdir or Path(os.environ.get("GLMTTS_WORKDIR", "glmtts-data"))
-    voices_dir = workdir / "voices"
+    out = args.out.resolve() if absolute else args.out
+    voices_dir = workdir.resolve() / "voices" if absolute else workdir / "voices"
     return RuntimeConfig(
         voices_dir=voices_dir if voices_dir.is_dir() else None,
-        voice_features_dir=args.out / ".voice-features",
+        voice_features_dir=out / ".voice-features",
         log_requests=False,
     )
 

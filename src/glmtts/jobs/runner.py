@@ -108,7 +108,7 @@ class JobRunner:
             return job
         job.out_dir.mkdir(parents=True, exist_ok=True)
         durable = self.store.path is not None  # an in-memory store (glmtts infer) cannot resume anyway
-        with _job_lock(job.out_dir / ".lock") if durable else contextlib.nullcontext():
+        with job_lock(job.out_dir / ".lock") if durable else contextlib.nullcontext():
             self.recover(job)
             self.store.set_job_state(job_id, JobState.RUNNING)
             cancel = cancel or threading.Event()
@@ -136,7 +136,7 @@ class JobRunner:
         remove_partials(job.out_dir.parent, f"{job.job_id}.zip.*")  # the archive
         self._requeue_lost_outputs(job)
         for item in self.store.items(job.job_id, [ItemState.RUNNING]):
-            output = _output_path(job, item)
+            output = output_path(job, item)
             if output.is_file():
                 audio_s = float(sf.info(str(output)).duration)
                 self.store.mark_item_done(
@@ -152,8 +152,7 @@ class JobRunner:
     def _requeue_lost_outputs(self, job: JobRecord) -> None:
         """Queue done items again whose WAV is gone or truncated (a power loss before the OS flushed it)."""
         for item in self.store.items(job.job_id, [ItemState.DONE]):
-            output = _output_path(job, item)
-            if not output.is_file() or output.stat().st_size <= _WAV_HEADER_BYTES:
+            if not has_output(job, item):
                 _LOGGER.warning(
                     "job %s: output of item %s was lost; synthesizing it again", job.job_id, item.uttid
                 )
@@ -209,12 +208,7 @@ class JobRunner:
 
     def request(self, job: JobRecord, item: ItemRecord) -> SynthesisRequest:
         """The request of one item: the line's text and voice (or prompt clip) with the job's options."""
-        decoder = self.service.decoder
-        clip = None
-        if item.prompt_path is not None:
-            clip = decoder.prompt_file(item.prompt_path, item.prompt_text, _shown_path(job, item.prompt_path))
-        fields = {**job.options, "text": item.syn_text, "voice": item.voice, "format": AudioFormat.WAV.value}
-        return decoder.decode(fields, clip=clip, request_id=f"{job.job_id}/{item.uttid}", route="job")
+        return item_request(self.service, job, item)
 
     def _start(self, context: _JobContext, item: ItemRecord) -> SynthesisRequest:
         """Decode the item's request and commit ``running`` with the text as the engine reads it."""
@@ -225,32 +219,55 @@ class JobRunner:
 
     def _synthesize(self, context: _JobContext, item: ItemRecord, request: SynthesisRequest) -> None:
         job = context.job
-        result = self.service.run(request, Priority.BATCH, cancel=context.token).collect()
-        if result.duration_s <= 0:
-            raise _NoAudioError(f"the engine produced no audio for item {item.uttid!r}")
-        output = _output_path(job, item)
-        audio_s = self._write(output, result)
-        if result.timestamps != "none":
-            for fmt in CAPTION_FORMATS:  # beside the WAV, named after it
-                path = output.with_suffix(f".{fmt.value}")
-                write_chunks(path, result.chunks, result.sample_rate, fmt, fsync=False)
+        output = output_path(job, item)
+        audio_s, synth_s = synthesize_to_file(
+            self.service, request, output, self.settings.sample_rate, context.token
+        )
         self.store.mark_item_done(
-            job.job_id,
-            item.line_no,
-            output=output.name,
-            synth_s=result.summary.timings.synth_s,
-            audio_s=audio_s,
+            job.job_id, item.line_no, output=output.name, synth_s=synth_s, audio_s=audio_s
         )
 
-    def _write(self, output: Path, result: Synthesis) -> float:
-        """Write the item's WAV (no fsync per file: recover() covers a power loss); return its seconds."""
-        target_rate = self.settings.sample_rate
-        if target_rate and target_rate != result.sample_rate:
-            samples = resample(result.samples, result.sample_rate, target_rate)
-            write_audio(output, samples, target_rate, AudioFormat.WAV, fsync=False)
-            return len(samples) / float(target_rate)
-        write_chunks(output, result.chunks, result.sample_rate, AudioFormat.WAV, fsync=False)
-        return result.duration_s
+
+def item_request(service: SynthesisService, job: JobRecord, item: ItemRecord) -> SynthesisRequest:
+    """The request of one job item: the line's text and voice (or prompt clip) with the job's options."""
+    decoder = service.decoder
+    clip = None
+    if item.prompt_path is not None:
+        clip = decoder.prompt_file(item.prompt_path, item.prompt_text, _shown_path(job, item.prompt_path))
+    fields = {**job.options, "text": item.syn_text, "voice": item.voice, "format": AudioFormat.WAV.value}
+    return decoder.decode(fields, clip=clip, request_id=f"{job.job_id}/{item.uttid}", route="job")
+
+
+def synthesize_to_file(
+    service: SynthesisService,
+    request: SynthesisRequest,
+    output: Path,
+    sample_rate: int | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[float, float]:
+    """Synthesize a job item at batch priority into its WAV; return (audio seconds, synthesis seconds).
+
+    No fsync per file: :meth:`JobRunner.recover` covers a power loss. ``sample_rate`` resamples when it
+    differs from the engine's.
+    """
+    result = service.run(request, Priority.BATCH, cancel=cancel).collect()
+    if result.duration_s <= 0:
+        raise _NoAudioError(f"the engine produced no audio for {request.request_id!r}")
+    audio_s = _write(output, result, sample_rate)
+    if result.timestamps != "none":
+        for fmt in CAPTION_FORMATS:  # beside the WAV, named after it
+            path = output.with_suffix(f".{fmt.value}")
+            write_chunks(path, result.chunks, result.sample_rate, fmt, fsync=False)
+    return audio_s, result.summary.timings.synth_s
+
+
+def _write(output: Path, result: Synthesis, target_rate: int | None) -> float:
+    if target_rate and target_rate != result.sample_rate:
+        samples = resample(result.samples, result.sample_rate, target_rate)
+        write_audio(output, samples, target_rate, AudioFormat.WAV, fsync=False)
+        return len(samples) / float(target_rate)
+    write_chunks(output, result.chunks, result.sample_rate, AudioFormat.WAV, fsync=False)
+    return result.duration_s
 
 
 #: The caption files an item with ``timestamps`` writes beside its WAV (and the archive carries).
@@ -296,12 +313,19 @@ def _item_error(exc: BaseException) -> ItemError:
     )
 
 
-def _output_path(job: JobRecord, item: ItemRecord) -> Path:
+def output_path(job: JobRecord, item: ItemRecord) -> Path:
+    """Where an item's WAV goes: ``<out_dir>/<uttid>.wav``."""
     return job.out_dir / f"{item.uttid}.wav"
 
 
+def has_output(job: JobRecord, item: ItemRecord) -> bool:
+    """Whether the item's WAV was written (and holds more than a header)."""
+    path = output_path(job, item)
+    return path.is_file() and path.stat().st_size > _WAV_HEADER_BYTES
+
+
 @contextlib.contextmanager
-def _job_lock(path: Path) -> Iterator[None]:
+def job_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock so two processes never run the same job at once (POSIX only)."""
     try:
         import fcntl
