@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.deploy.deploy_support import DEPLOY_DIR
+
+from tests.support.deploy.deploy_support import DEPLOY_DIR
 
 MANIFESTS = ["rayservice.yaml", "rayservice-gpu.yaml"]
 

@@ -9,11 +9,11 @@ import zipfile
 from pathlib import Path
 
 import soundfile as sf
-from tests.fake_engine import SAMPLE_RATE, expected_samples
-from tests.jobs.conftest import FAKE_ENGINE_PATH, item, jsonl_bytes, write_prompt
-from tests.scaleout.conftest import RayCluster
 
 from glmtts.cli.main import main
+from tests.support.fake_engine import SAMPLE_RATE, expected_samples
+from tests.support.jobs.fixtures import FAKE_ENGINE_PATH, item, jsonl_bytes, write_prompt
+from tests.support.scaleout.fixtures import RayCluster
 
 TEXTS = [f"Sentence number {i}." for i in range(8)]
 
