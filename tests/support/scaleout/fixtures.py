@@ -19,9 +19,8 @@ pytest.importorskip("ray", reason="the glmtts[ray] extra is not installed")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if "scaleout" in Path(str(item.fspath)).parts:
             item.add_marker(pytest.mark.ray)
 
 
@@ -33,10 +32,18 @@ class RayCluster:
         self.url = f"http://127.0.0.1:{port}"
 
 
+_SHARED: list[RayCluster] = []  # the one instance, whichever kind folder's conftest asked first
+
+
 @pytest.fixture(scope="session")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    """The session's one Ray instance (several kind folders import this fixture; Ray starts once)."""
     import ray
     from ray import serve
+
+    if _SHARED:
+        yield _SHARED[0]
+        return
 
     pythonpath = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "src")])
     env: dict[str, Any] = {"env_vars": {"PYTHONPATH": pythonpath, "RAY_SERVE_LOG_TO_STDERR": "0"}}
@@ -44,8 +51,9 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=env)
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
+    _SHARED.append(RayCluster(port))
     try:
-        yield RayCluster(port)
+        yield _SHARED[0]
     finally:
         serve.shutdown()
         ray.shutdown()
