@@ -102,3 +102,20 @@ def test_int8_cache_round_trip(ckpt, tmp_path) -> None:
     voice = first.builtin_voice()
     options = SynthesisOptions(seed=3)
     assert np.array_equal(first.synthesize(TEXT, voice, options), second.synthesize(TEXT, voice, options))
+
+
+def test_plan_override_is_applied_and_cached_apart(ckpt, tmp_path) -> None:
+    from glmtts.engines.glm.quantize import QuantPlan, is_quantized
+
+    cache_dir = tmp_path / "cache"
+    device, dtype = torch.device("cpu"), torch.bfloat16
+    default = quant_cache.load_quantized_llama(ckpt / "llm", device, dtype, "int8", cache_dir)
+    plan = QuantPlan("int8", quantize_head=False, compile_linears=False)
+    override = quant_cache.load_quantized_llama(ckpt / "llm", device, dtype, "int8", cache_dir, plan=plan)
+    assert is_quantized(default.model.lm_head.weight) and not is_quantized(override.model.lm_head.weight)
+    assert is_quantized(override.model.model.layers[0].mlp.down_proj.weight)
+    assert override.report.plan == plan.tag != default.report.plan
+    assert override.report.source == "checkpoint"  # the default plan's cache file is not reused
+    assert len(sorted(cache_dir.glob("llm-*.safetensors"))) == 2
+    again = quant_cache.load_quantized_llama(ckpt / "llm", device, dtype, "int8", cache_dir, plan=plan)
+    assert again.report.source == "cache" and not is_quantized(again.model.lm_head.weight)

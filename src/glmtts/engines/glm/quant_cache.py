@@ -61,12 +61,21 @@ def default_cache_dir() -> Path:
 
 
 def load_quantized_llama(
-    llm_dir: Path, device: torch.device, dtype: torch.dtype, mode: str, cache_dir: Path | None
+    llm_dir: Path,
+    device: torch.device,
+    dtype: torch.dtype,
+    mode: str,
+    cache_dir: Path | None,
+    plan: QuantPlan | None = None,
 ) -> QuantizedLlama:
-    """The LLM of ``llm_dir`` with ``mode`` weights: from the cache in ``cache_dir`` or quantized now."""
+    """The LLM of ``llm_dir`` with ``mode`` weights: from the cache in ``cache_dir`` or quantized now.
+
+    ``plan`` overrides :func:`plan_for`'s default plan of ``mode`` (benchmarks compare plan variants; the
+    plan's tag is part of the cache key, so variants never share a cache file).
+    """
     started = time.perf_counter()
     model = build_llama_on_meta(read_json(llm_dir / "config.json"))
-    plan = plan_for(mode, model, device)
+    plan = plan if plan is not None else plan_for(mode, model, device)
     if plan is None:
         raise ValueError("load_quantized_llama needs int8 or int4")
     directory = cache_dir if cache_dir is not None else default_cache_dir()
