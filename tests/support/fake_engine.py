@@ -163,7 +163,7 @@ class FakeEngine(Engine):
         return Capabilities(
             seed=True,
             phoneme_mode=self._frontend is not None,
-            speed_range=SPEED_LIMITS,
+            speed_range=(1.0, 1.0) if self.config.extra.get("fixed_speed") else SPEED_LIMITS,
             sample_rates=(SAMPLE_RATE,),
             batching=self.batching,
             word_timestamps=bool(self.config.extra.get("word_timing")),

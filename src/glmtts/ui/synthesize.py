@@ -170,8 +170,11 @@ def _option_inputs(context: UiContext) -> list[Any]:
             minimum=0,
             visible=capabilities.seed,
         )
-        speed = gr.Slider(
-            max(low, 0.5), min(high, 2.0), value=1.0, step=0.05, label="Speed", visible=high > low
+        # An engine with one speed (glm) gets a hidden fixed value: Gradio refuses a slider with min == max.
+        speed = (
+            gr.Slider(max(low, 0.5), min(high, 2.0), value=1.0, step=0.05, label="Speed")
+            if high > low
+            else gr.Number(low, label="Speed", visible=False)
         )
     with gr.Row():
         phoneme = gr.Checkbox(

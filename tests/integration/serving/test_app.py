@@ -202,6 +202,21 @@ def test_lazy_mode_is_ready_at_once_and_loads_on_first_request(tmp_path: Path) -
         assert lazy.get("/v1/status").json()["phase"] == "ready"
 
 
+def test_web_ui_builds_for_an_engine_with_one_speed(tmp_path: Path) -> None:
+    """glm has one speed (1.0): the UI hides the control instead of failing to build a min == max slider."""
+    from glmtts.ui.app import build_ui
+
+    settings = fake_settings(tmp_path, warmup_rounds=0, ui=True, engine_options={"fixed_speed": True})
+    with TestClient(create_app(settings, ui_factory=build_ui)) as client:
+        _wait_ready(client)
+        config = client.get("/ui/config").json()
+        speed = [c for c in config["components"] if c.get("props", {}).get("label") == "Speed"]
+        assert len(speed) == 1 and speed[0]["type"] == "number" and speed[0]["props"]["visible"] is False
+        assert speed[0]["props"]["value"] == 1.0
+        faster = client.post("/v1/audio/speech", json={"input": TEXT, "response_format": "wav", "speed": 1.5})
+        assert faster.status_code == 422
+
+
 def test_api_key_also_guards_the_web_ui(tmp_path: Path) -> None:
     from glmtts.ui.app import build_ui
 
