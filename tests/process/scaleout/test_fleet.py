@@ -1,10 +1,12 @@
 """A fleet of two fake-engine replicas on Ray Serve: warm before /ready, both serve, a killed replica is
-replaced, overload is 429, a voice stored through one replica is used by the other."""
+replaced, overload is 429, a voice stored and a pronunciation edited through one replica are used by the
+other."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import io
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -124,6 +126,23 @@ def test_a_voice_stored_through_one_replica_is_used_by_the_other(fleet: dict[str
         spectrum = np.abs(np.fft.rfft(samples))
         assert abs(np.argmax(spectrum) * rate / (2 * (spectrum.size - 1)) - 300.0) < 10.0  # the clip's f0
     assert served_by - {stored_by}
+
+
+def test_a_pronunciation_edit_through_one_replica_reaches_the_other(fleet: dict[str, Any]) -> None:
+    client = fleet["client"]
+    edit = '{"GLM": "G L M"}\n{"弈": "<|I4|>"}\n'
+    put = client.put(
+        "/v1/pronunciations", content=edit.encode(), headers={"content-type": "application/x-ndjson"}
+    )
+    assert put.status_code == 200 and put.json() == {"n_entries": 2}
+    edited_by = put.headers["x-glmtts-replica"]
+    seen_by = set()
+    for _ in range(16):
+        got = client.get("/v1/pronunciations")
+        assert got.status_code == 200
+        assert [json.loads(line) for line in got.text.splitlines()] == [{"GLM": "G L M"}, {"弈": "<|I4|>"}]
+        seen_by.add(got.headers["x-glmtts-replica"])
+    assert seen_by - {edited_by}
 
 
 def test_overload_answers_429_with_retry_after_never_hangs(fleet: dict[str, Any]) -> None:
