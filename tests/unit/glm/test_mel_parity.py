@@ -29,7 +29,9 @@ def test_mel_matches_reference(mel_case: dict[str, np.ndarray], sample_rate: int
     expected = mel_case[f"speech_feat_{tag}"]
     assert mel.shape == expected.shape == (1, wave.shape[-1] // (sample_rate // 50), 80)
     relative = np.abs(np.exp(mel) - np.exp(expected)) / np.exp(expected)
-    assert relative.max() <= 1e-5
+    # float32 STFTs round differently per FFT kernel set (AVX2 / AVX-512): measured up to 2.3e-5; a wrong
+    # window, hop or filterbank is off by more than 1e-2.
+    assert relative.max() <= 1e-4
 
 
 @pytest.mark.parametrize("n_samples", [721, 959, 960, 24_000, 24_479, 24_480])

@@ -46,7 +46,9 @@ def test_ids_identical_without_block_causal_mask(tokenizer, case):
 def test_features_match_official(tokenizer, case):
     features, mask = tokenizer.features([case["audio"]])
     assert np.array_equal(mask.numpy(), case["attention_mask"])
-    np.testing.assert_allclose(features.numpy(), case["input_features"], atol=1e-6)
+    # float32 STFT rounding differs per FFT kernel set (AVX2 / AVX-512; measured up to 8e-6 on features
+    # of magnitude ~1); a wrong window, filterbank or scaling is off by more than 1e-2.
+    np.testing.assert_allclose(features.numpy(), case["input_features"], atol=1e-4)
 
 
 def test_thirty_second_segmentation(tokenizer):

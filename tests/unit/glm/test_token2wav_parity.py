@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from glmtts.engines.glm.hift_source import HiFTNoise  # noqa: E402
+from glmtts.engines.glm.mel import MelExtractor  # noqa: E402
 from glmtts.engines.glm.token2wav import Token2Wav, Token2WavNoise  # noqa: E402
 from glmtts.engines.glm.token2wav_stream import StreamSchedule  # noqa: E402
 from glmtts.errors import InvalidOptionError  # noqa: E402
@@ -89,4 +90,17 @@ def test_bfloat16_end_to_end_stays_close(case: dict[str, np.ndarray]) -> None:
     )
     expected = torch.from_numpy(case["wav"][0])
     assert wave.dtype == torch.float32 and wave.shape == expected.shape
-    assert torch.corrcoef(torch.stack([wave, expected]))[0, 1] > 0.95
+    # Closeness is judged on the log-mel spectrum against what another seed gives: waveform correlation
+    # cannot tell (another seed's float32 output still correlates ~0.93 with the reference), and bf16
+    # rounding differs by CPU (AVX2 / AVX-512). bf16 must sit far closer to the reference than a redraw.
+    full = Token2Wav.from_checkpoint(ref_ckpt())
+    redrawn = full.token2wav(
+        case["tokens"].tolist(), *_prompt(case), generator=torch.Generator().manual_seed(SEED + 1)
+    )
+    mel = MelExtractor(24_000)
+    reference = mel(expected).flatten()
+
+    def distance(other: torch.Tensor) -> float:
+        return 1.0 - float(torch.corrcoef(torch.stack([mel(other).flatten(), reference]))[0, 1])
+
+    assert distance(wave) < 0.5 * distance(redrawn)
