@@ -36,7 +36,8 @@ sys.path.insert(0, str(REPO_ROOT / "src"))
 sys.path.insert(0, str(REPO_ROOT))
 
 from glm_decode import SPECIAL, random_model  # noqa: E402
-from glmtts.engines.base import BatchLimits, SamplingOptions, StepPending, SynthesisOptions  # noqa: E402
+from glmtts.engines.base import SamplingOptions, SynthesisOptions  # noqa: E402
+from glmtts.engines.batching import BatchLimits, StepPending  # noqa: E402
 from glmtts.engines.glm.llm import LengthLimits, SpecialTokenIds, SpeechTokenLM  # noqa: E402
 from glmtts.engines.glm.sampling import build_sampler  # noqa: E402
 from glmtts.engines.glm.scheduler import StepScheduler  # noqa: E402

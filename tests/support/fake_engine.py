@@ -42,18 +42,16 @@ import numpy as np
 from glmtts.audio import CaptionSegment, CaptionWord, to_mono
 from glmtts.engines.base import (
     SPEED_LIMITS,
-    STEP_PENDING,
     AudioChunk,
-    BatchLimits,
     CancelToken,
     Capabilities,
     Engine,
     EngineConfig,
     ProgressCallback,
-    StepPending,
     SynthesisOptions,
     Voice,
 )
+from glmtts.engines.batching import STEP_PENDING, BatchLimits, StepPending
 from glmtts.errors import CheckpointError, EngineError, NothingToSayError, UnknownVoiceError
 
 ENGINE_CLASS = "tests.support.fake_engine:FakeEngine"

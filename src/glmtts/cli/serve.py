@@ -62,6 +62,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--host", help="bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default 7860)")
+    _add_engine_flags(parser)
+    _add_service_flags(parser)
+    _add_fleet_flags(parser)
+    parser.set_defaults(func=run)
+
+
+def _add_engine_flags(parser: argparse.ArgumentParser) -> None:
+    """Which engine, its checkpoint, device and precision."""
     parser.add_argument("--engine", help="engine name (default kokoro)")
     parser.add_argument("--engine-class", help="register ENGINE as this 'module:Class' first (plugins)")
     parser.add_argument("--ckpt", type=Path, help="checkpoint directory (glm engine)")
@@ -74,6 +82,10 @@ def register(subparsers: Any) -> None:
         choices=("none", "int8", "int4"),
         help="weight-only quantization of the LLM's linear layers (glm; default none)",
     )
+
+
+def _add_service_flags(parser: argparse.ArgumentParser) -> None:
+    """State, security, queues and batching, limits, warm-up."""
     parser.add_argument(
         "--workdir", type=Path, help="state directory: voices, dictionary, jobs (default ./glmtts-data)"
     )
@@ -111,6 +123,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--lazy", action="store_true", default=None, help="load on the first request (benchmarks)"
     )
+
+
+def _add_fleet_flags(parser: argparse.ArgumentParser) -> None:
+    """``--ray`` and the fleet's size."""
     fleet = parser.add_argument_group("fleet (Ray Serve; needs the glmtts[ray] extra)")
     fleet.add_argument(
         "--ray", action="store_true", help="serve on Ray replicas (local Ray, or the cluster at RAY_ADDRESS)"
@@ -122,7 +138,6 @@ def register(subparsers: Any) -> None:
         "--target-ongoing", type=float, help="autoscaling target: ongoing requests per replica (default 2)"
     )
     fleet.add_argument("--num-gpus", type=float, help="GPUs per replica (default 0)")
-    parser.set_defaults(func=run)
 
 
 def _run_fleet(args: argparse.Namespace) -> int:
@@ -177,7 +192,6 @@ def run(args: argparse.Namespace) -> int:
     timer.add("python start + CLI imports", timer.origin, time.monotonic())
     with timer.step("imports: settings + composition"):
         from glmtts.serving.composition import build_services
-        from glmtts.synthesis import Phase
 
     settings = build_settings(args)
     glmtts_logger = logging.getLogger("glmtts")
@@ -187,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     services.begin_load()  # the engine loads on the model thread while the web app is built here
     try:
         with timer.step("imports: web server + app"):
-            import uvicorn
+            import uvicorn  # noqa: F401 - imported here so the start-up table times it; used by _serve
 
             from glmtts.serving.api.app import create_app
             from glmtts.ui.app import build_ui
@@ -196,6 +210,17 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         services.runtime.worker.stop(drain=False, timeout_s=5.0)
         raise
+    _serve(app, settings, services)
+    return 0
+
+
+def _serve(app: Any, settings: Any, services: Any) -> None:
+    """Run uvicorn until a stop signal (draining first); raise what made the start fail, if anything."""
+    import uvicorn
+
+    from glmtts.synthesis import Phase
+
+    glmtts_logger = logging.getLogger("glmtts")
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -225,7 +250,6 @@ def run(args: argparse.Namespace) -> int:
         raise EngineError(f"start-up failed: {type(failure).__name__}: {failure}") from failure
     if not server.started:
         raise EngineError(f"the server could not start on {settings.host}:{settings.port} (port in use?)")
-    return 0
 
 
 @contextlib.contextmanager

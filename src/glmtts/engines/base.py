@@ -28,6 +28,7 @@ import numpy as np
 
 from glmtts.audio.chunk import AudioChunk
 from glmtts.audio.signal import MAX_PROMPT_S, MIN_PROMPT_S
+from glmtts.engines.batching import BatchLimits, StepPending
 from glmtts.errors import CancelledError, InvalidOptionError
 
 if TYPE_CHECKING:
@@ -35,20 +36,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SEED",
-    "STEP_PENDING",
     "AudioChunk",
-    "BatchLimits",
     "CancelToken",
     "Capabilities",
     "Engine",
     "EngineConfig",
     "EngineInfo",
     "SamplingOptions",
-    "StepPending",
     "StreamingGranularity",
     "SynthesisOptions",
     "Voice",
-    "drive_steps",
 ]
 
 #: The seed a request gets when it names none (settings and flags override it; this is the one literal).
@@ -196,48 +193,6 @@ class Capabilities:
         data = dataclasses.asdict(self)
         data["streaming"] = self.streaming.value
         return data
-
-
-class StepPending:
-    """The marker a batching engine's :meth:`Engine.stream_steps` yields while its sequence is parked.
-
-    A parked sequence waits for the engine's next batched step (:meth:`Engine.run_step`); whoever drives
-    the generators (the model worker's scheduler loop, or :func:`drive_steps` for a single request) calls
-    ``run_step()`` once every live sequence is parked or finished, then resumes them.
-    """
-
-    _instance: ClassVar[StepPending | None] = None
-
-    def __new__(cls) -> StepPending:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "STEP_PENDING"
-
-
-#: The one :class:`StepPending` instance.
-STEP_PENDING = StepPending()
-
-
-@dataclass(frozen=True)
-class BatchLimits:
-    """How much a batching engine runs in one step; the KV cache is preallocated to ``kv_capacity_tokens``.
-
-    ``max_sequences``: sequences decoded together in one step (1 reproduces serial output exactly).
-    ``token_budget``: tokens one step may process (one per decoding sequence plus prefill chunks, so a long
-    prefill is split over several steps). ``kv_capacity_tokens``: total KV-cache positions over all
-    sequences; a sequence that cannot get its positions waits for others to leave.
-    """
-
-    max_sequences: int = 1
-    token_budget: int = 2048
-    kv_capacity_tokens: int = 16_384
-
-    def __post_init__(self) -> None:
-        if self.max_sequences < 1 or self.token_budget < 1 or self.kv_capacity_tokens < 1:
-            raise InvalidOptionError("batch limits must be positive")
 
 
 @dataclass(frozen=True)
@@ -422,16 +377,3 @@ class Engine(abc.ABC):
         if not chunks:
             return np.zeros(0, dtype=np.float32)
         return np.concatenate(chunks).astype(np.float32, copy=False)
-
-
-def drive_steps(engine: Engine, steps: Iterator[AudioChunk | StepPending]) -> Iterator[AudioChunk]:
-    """Run one cooperative generator alone: call ``engine.run_step()`` whenever it parks.
-
-    A batching engine's :meth:`Engine.stream` is this over its :meth:`Engine.stream_steps`, so a request
-    run alone and the same request in a batch of one take the same path.
-    """
-    for item in steps:
-        if isinstance(item, StepPending):
-            engine.run_step()
-        else:
-            yield item

@@ -21,7 +21,8 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 
-from glmtts.engines.base import BatchLimits, Engine, EngineInfo
+from glmtts.engines.base import Engine, EngineInfo
+from glmtts.engines.batching import BatchLimits
 from glmtts.errors import NotReadyError
 from glmtts.synthesis.lifecycle import Lifecycle, Phase
 from glmtts.synthesis.worker import ModelWorker

@@ -47,7 +47,7 @@ def engine_config(
 
     Component and batching flags land in ``EngineConfig.extra`` under their own names (``flow_dtype``,
     ``hift_dtype``, ``llm_quant``, ``max_batch``, ``batch_token_budget``, ``kv_capacity_tokens``: what a batching engine
-    reads into its :class:`~glmtts.engines.base.BatchLimits`); ``options`` are passed through as extra
+    reads into its :class:`~glmtts.engines.batching.BatchLimits`); ``options`` are passed through as extra
     too (given flags win).
     """
     if engine_class:

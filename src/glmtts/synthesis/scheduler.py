@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from glmtts.engines.base import Engine, StepPending
+from glmtts.engines.base import Engine
+from glmtts.engines.batching import StepPending
 from glmtts.synthesis.taskqueue import TaskQueue, WorkItem, close_steps, translate_error
 
 _LOGGER = logging.getLogger(__name__)

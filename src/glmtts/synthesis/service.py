@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
-from glmtts.engines.base import CancelToken, Engine, StepPending
+from glmtts.engines.base import CancelToken, Engine
+from glmtts.engines.batching import StepPending
 from glmtts.errors import InvalidOptionError
 from glmtts.synthesis.host import EngineHost
 from glmtts.synthesis.request import RequestDecoder, SynthesisRequest

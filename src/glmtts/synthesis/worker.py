@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from glmtts.engines.base import CancelToken, Engine, StepPending
+from glmtts.engines.base import CancelToken, Engine
+from glmtts.engines.batching import StepPending
 from glmtts.synthesis.bridge import ChunkStream
 from glmtts.synthesis.scheduler import StepObserver, StepScheduler, StepStats
 from glmtts.synthesis.taskqueue import (

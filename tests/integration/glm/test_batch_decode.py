@@ -6,7 +6,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from glmtts.engines.base import BatchLimits, SamplingOptions  # noqa: E402
+from glmtts.engines.base import SamplingOptions  # noqa: E402
+from glmtts.engines.batching import BatchLimits  # noqa: E402
 from glmtts.engines.glm.batch_decode import BatchDecoder, bucket_size  # noqa: E402
 from glmtts.engines.glm.kv_cache import PagedKVCache  # noqa: E402
 from glmtts.engines.glm.llm import LengthLimits, SpeechTokenLM  # noqa: E402

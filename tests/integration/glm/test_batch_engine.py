@@ -15,15 +15,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from glmtts.engines.base import (  # noqa: E402
-    AudioChunk,
-    BatchLimits,
-    CancelToken,
-    SamplingOptions,
-    StepPending,
-    SynthesisOptions,
-    Voice,
-)
+from glmtts.engines.base import AudioChunk, CancelToken, SamplingOptions, SynthesisOptions, Voice  # noqa: E402
+from glmtts.engines.batching import BatchLimits, StepPending  # noqa: E402
 from glmtts.engines.glm.scheduler import StepScheduler  # noqa: E402
 from glmtts.engines.glm.synthesis import seeded_generator  # noqa: E402
 from glmtts.errors import CancelledError  # noqa: E402

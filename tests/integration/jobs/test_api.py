@@ -179,7 +179,7 @@ class _Borrowed:
 
 
 def test_cli_submit_status_fetch_cancel(client: TestClient, tmp_path: Path, monkeypatch, capsys):
-    from glmtts.cli import batch
+    from glmtts.cli import batch_remote as batch
     from glmtts.cli.main import main
 
     monkeypatch.setattr(batch, "_client", lambda args: _Borrowed(client))

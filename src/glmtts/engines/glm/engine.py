@@ -43,18 +43,16 @@ import numpy as np
 
 from glmtts.engines.base import (
     AudioChunk,
-    BatchLimits,
     CancelToken,
     Capabilities,
     Engine,
     EngineConfig,
     ProgressCallback,
-    StepPending,
     StreamingGranularity,
     SynthesisOptions,
     Voice,
-    drive_steps,
 )
+from glmtts.engines.batching import BatchLimits, StepPending, drive_steps
 from glmtts.engines.glm.checkpoint import (
     CheckpointLayout,
     discover_layout,

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from glmtts.engines.base import AudioChunk, BatchLimits, CancelToken, StepPending, SynthesisOptions
+from glmtts.engines.base import AudioChunk, CancelToken, SynthesisOptions
+from glmtts.engines.batching import BatchLimits, StepPending
 from glmtts.engines.captions import TextSpan
 from glmtts.engines.glm.llm import LengthLimits
 from glmtts.engines.glm.synthesis import SegmentSynthesizer, SynthesisSettings

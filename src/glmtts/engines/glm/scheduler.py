@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from glmtts.engines.base import BatchLimits
+from glmtts.engines.batching import BatchLimits
 from glmtts.engines.glm.batch_decode import BatchDecoder
 from glmtts.engines.glm.kv_cache import PagedKVCache
 from glmtts.errors import InvalidOptionError, TextTooLongError

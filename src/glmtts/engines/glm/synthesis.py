@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from glmtts.engines.base import STEP_PENDING, AudioChunk, CancelToken, StepPending, SynthesisOptions
+from glmtts.engines.base import AudioChunk, CancelToken, SynthesisOptions
+from glmtts.engines.batching import STEP_PENDING, StepPending
 from glmtts.engines.captions import TextSpan
 from glmtts.engines.glm.history import MAX_PROMPT_SPEECH_TOKENS, PromptHistory
 from glmtts.engines.glm.llm import LengthLimits
