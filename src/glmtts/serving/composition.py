@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -153,6 +154,7 @@ class Services:
             self._start_task.cancel()
         await asyncio.to_thread(self.jobs.stop)
         await asyncio.to_thread(self.runtime.worker.stop, True, self.settings.drain_timeout_s)
+        gc.unfreeze()  # what the warm-up froze (settle_heap) can be collected again once the service is gone
 
 
 def build_services(

@@ -48,7 +48,9 @@ def test_status_reports_finished_load_and_warmup(client: TestClient) -> None:
     assert status["phase"] == "ready" and status["engine"] == "fake" and status["sample_rate"] == 24000
     assert status["warmup"]["done"] == status["warmup"]["total"] == 3  # engine, encoders, http
     names = [step["name"] for step in status["startup"]["steps"]]
-    assert {"engine load", "warm-up", "engine.warmup", "encoders", "http"} <= set(names)
+    assert {"engine load", "warm-up", "engine.warmup", "encoders", "http", "gc: collect + freeze"} <= set(
+        names
+    )
     assert status["load"]["loaded_bytes"] == status["load"]["total_bytes"] == 1000
     assert {"loading", "warming"} <= set(status["phase_seconds"])
     assert status["queue"]["interactive"] == 0 and status["memory"]["process_rss_bytes"] > 0

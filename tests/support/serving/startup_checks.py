@@ -26,6 +26,7 @@ COMMON_STEPS = (
     "engine.warmup",
     "encoders",
     "http",
+    "gc: collect + freeze",
 )
 
 
