@@ -35,7 +35,7 @@ from tests.support.glm.reference import case_id, case_paths, load_arrays, load_m
 from tests.support.glm.spies import GenerateSpy  # noqa: E402
 
 MEL_TOLERANCE = 1e-5
-WAV_TOLERANCE = 1e-4
+WAV_TOLERANCE = 1e-3  # HiFT float32 rounds per CPU kernel set: < 1e-4 on AVX2, up to 2.9e-4 on AVX-512
 UNPINNED_WAV_TOLERANCE = 2e-3  # measured here: 0.9e-4 to 4.6e-4 per segment
 RUNS = [(path, run) for path in case_paths("e2e") for run in load_meta(path)["runs"]]
 
