@@ -112,7 +112,8 @@ class ConvPositionEmbedding(nn.Module):
             return self.conv1d(x.transpose(1, 2)).transpose(1, 2)
         keep = frame_mask[:, None, :]
         hidden = x.transpose(1, 2)
-        for conv, activation in zip(self.conv1d[0::2], self.conv1d[1::2], strict=True):
+        layers = list(self.conv1d)  # conv, Mish, conv, Mish
+        for conv, activation in zip(layers[0::2], layers[1::2], strict=True):
             hidden = activation(conv(hidden.masked_fill(~keep, 0.0)))
         return hidden.transpose(1, 2)
 
