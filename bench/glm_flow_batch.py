@@ -19,7 +19,7 @@ rows one after another). Each row's flow noise is drawn once, so serial and batc
 
 Usage::
 
-    flock /tmp/glmtts-cpu.lock python bench/glm_flow_batch.py                      # CPU, float32
+    flock /tmp/glmtts-cpu.lock python bench/glm_flow_batch.py --timesteps 2        # CPU, float32 (~6 min)
     python bench/glm_flow_batch.py --device cuda --dtype bfloat16 --batches 1 2 4 8 16 --timesteps 10
 """
 
