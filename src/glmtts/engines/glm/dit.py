@@ -72,11 +72,18 @@ class DiT(nn.Module):
         token_features: torch.Tensor,
         time: torch.Tensor,
         speaker: torch.Tensor,
+        frame_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Velocity ``[B, N, mel_dim]``; ``token_features`` from :meth:`embed_tokens`."""
+        """Velocity ``[B, N, mel_dim]``; ``token_features`` from :meth:`embed_tokens`.
+
+        ``frame_mask`` ``[B, N]`` bool (True = real frame) batches rows of different lengths padded at the
+        end: padding is zeroed before the convolutions and masked out of attention keys, so each row's
+        real frames get (within float rounding) the velocity of that row run alone. ``None``: no padding.
+        """
         conditioning = torch.cat((self.time_embed(time), speaker.to(x.dtype)), dim=-1)
-        hidden = self.emb_concator(x, cond, token_features)
+        hidden = self.emb_concator(x, cond, token_features, frame_mask)
         rope = self.rotary_embed(x.shape[1])
+        key_mask = None if frame_mask is None else frame_mask[:, None, None, :]
         for block in self.transformer_blocks:
-            hidden = block(hidden, conditioning, rope, None)
+            hidden = block(hidden, conditioning, rope, key_mask)
         return self.proj_out(self.norm_out(hidden, conditioning))

@@ -105,8 +105,17 @@ class ConvPositionEmbedding(nn.Module):
             nn.Mish(),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv1d(x.transpose(1, 2)).transpose(1, 2)
+    def forward(self, x: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``frame_mask`` ``[B, N]`` (True = real frame) zeroes padding before each conv, so a padded row's
+        real frames see the same zeros at their end as the row alone (whose conv pads with zeros)."""
+        if frame_mask is None:
+            return self.conv1d(x.transpose(1, 2)).transpose(1, 2)
+        keep = frame_mask[:, None, :]
+        hidden = x.transpose(1, 2)
+        layers = list(self.conv1d)  # conv, Mish, conv, Mish
+        for conv, activation in zip(layers[0::2], layers[1::2], strict=True):
+            hidden = activation(conv(hidden.masked_fill(~keep, 0.0)))
+        return hidden.transpose(1, 2)
 
 
 class InputProjection(nn.Module):
@@ -117,9 +126,11 @@ class InputProjection(nn.Module):
         self.proj = nn.Linear(mel_dim * 2 + text_dim, dim)
         self.conv_pos_embed = ConvPositionEmbedding(dim)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cond: torch.Tensor, text: torch.Tensor, frame_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         hidden = self.proj(torch.cat((x, cond, text), dim=-1))
-        return self.conv_pos_embed(hidden) + hidden
+        return self.conv_pos_embed(hidden, frame_mask) + hidden
 
 
 class RotaryEmbedding(nn.Module):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,17 @@ def _tag_as_data(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> A
 
 
 _TagAsDataLoader.add_multi_constructor("!", _tag_as_data)
+
+
+@dataclass(frozen=True)
+class FlowRow:
+    """One :meth:`FlowModel.inference` input (same shapes), for :meth:`FlowModel.inference_batch`."""
+
+    tokens: torch.Tensor
+    prompt_tokens: torch.Tensor
+    prompt_mel: torch.Tensor
+    embedding: torch.Tensor
+    noise: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -221,40 +232,110 @@ class FlowModel:
         Returns:
             ``[1, 80, N - Fp]`` float32 mel of the new tokens only.
         """
-        if tokens.dim() != 2 or tokens.shape[0] != 1 or tokens.shape[1] == 0:
-            raise InvalidOptionError(f"flow tokens must be [1, T>0], got {tuple(tokens.shape)}")
         if n_timesteps < 1:
             raise InvalidOptionError("n_timesteps must be at least 1")
-        all_tokens = torch.cat([prompt_tokens.to(self.device).long(), tokens.to(self.device).long()], dim=1)
+        x, cond, speaker, all_tokens = self._prepare(
+            FlowRow(tokens, prompt_tokens, prompt_mel, embedding, noise), generator
+        )
+        features = self.dit.embed_tokens(all_tokens, x.shape[1])
+        x = self._solve(x, cond, speaker, features, n_timesteps, cfg_rate, on_step)
+        return x[:, prompt_mel.shape[1] :].transpose(1, 2).contiguous()
+
+    @torch.inference_mode()
+    def inference_batch(
+        self,
+        rows: Sequence[FlowRow],
+        n_timesteps: int = 10,
+        cfg_rate: float = 0.7,
+        generators: Sequence[torch.Generator | None] | None = None,
+    ) -> list[torch.Tensor]:
+        """:meth:`inference` for several rows in one batched DiT call per pass, padded and masked.
+
+        Each row's noise is drawn (when not given) from its own generator in row order, its token features
+        are embedded alone, and its frames are padded at the end to the longest row; the DiT masks the
+        padding (:meth:`DiT.forward`'s ``frame_mask``). Each output equals that row's :meth:`inference`
+        within float rounding (the batched GEMMs round differently); one row takes :meth:`inference`
+        itself, so a batch of one is bit-identical to it.
+
+        Returns:
+            One ``[1, 80, N_i - Fp_i]`` float32 mel per row, in order.
+        """
+        gens = list(generators) if generators is not None else [None] * len(rows)
+        if not rows or len(gens) != len(rows):
+            raise InvalidOptionError("inference_batch needs one generator (or None) per row, and rows")
+        if len(rows) == 1:
+            row = rows[0]
+            return [
+                self.inference(
+                    row.tokens,
+                    row.prompt_tokens,
+                    row.prompt_mel,
+                    row.embedding,
+                    n_timesteps,
+                    cfg_rate,
+                    row.noise,
+                    gens[0],
+                )
+            ]
+        if n_timesteps < 1:
+            raise InvalidOptionError("n_timesteps must be at least 1")
+        prepared = [self._prepare(row, gen) for row, gen in zip(rows, gens, strict=True)]
+        lengths = [x.shape[1] for x, _, _, _ in prepared]
+        n_max = max(lengths)
+
+        def pad(tensor: torch.Tensor) -> torch.Tensor:
+            return F.pad(tensor, (0, 0, 0, n_max - tensor.shape[1]))
+
+        features = torch.cat([pad(self.dit.embed_tokens(tok, x.shape[1])) for x, _, _, tok in prepared])
+        x = torch.cat([pad(x) for x, _, _, _ in prepared])
+        cond = torch.cat([pad(c) for _, c, _, _ in prepared])
+        speaker = torch.cat([spk for _, _, spk, _ in prepared])
+        frame_mask = (
+            torch.arange(n_max, device=self.device)[None] < torch.tensor(lengths, device=self.device)[:, None]
+        )
+        x = self._solve(x, cond, speaker, features, n_timesteps, cfg_rate, None, frame_mask)
+        return [
+            x[i : i + 1, row.prompt_mel.shape[1] : lengths[i]].transpose(1, 2).contiguous()
+            for i, row in enumerate(rows)
+        ]
+
+    def _prepare(
+        self, row: FlowRow, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Validate one row; return its noise ``x``, conditioning mel, speaker vector and all token ids."""
+        tokens = row.tokens
+        if tokens.dim() != 2 or tokens.shape[0] != 1 or tokens.shape[1] == 0:
+            raise InvalidOptionError(f"flow tokens must be [1, T>0], got {tuple(tokens.shape)}")
+        all_tokens = torch.cat(
+            [row.prompt_tokens.to(self.device).long(), tokens.to(self.device).long()], dim=1
+        )
         n_frames = self.n_frames(all_tokens.shape[1])
-        cond, speaker = self._condition(prompt_mel, embedding, n_frames)
-        if noise is None:
-            noise = self.draw_noise(n_frames, generator)
+        cond, speaker = self._condition(row.prompt_mel, row.embedding, n_frames)
+        noise = self.draw_noise(n_frames, generator) if row.noise is None else row.noise
         if tuple(noise.shape) != (1, n_frames, self.config.mel_dim):
             raise InvalidOptionError(
                 f"flow noise must be [1, {n_frames}, {self.config.mel_dim}], got {tuple(noise.shape)}"
             )
-        x = noise.to(self.device, torch.float32)
-        x = self._solve(x, cond, speaker, all_tokens, n_timesteps, cfg_rate, on_step)
-        return x[:, prompt_mel.shape[1] :].transpose(1, 2).contiguous()
+        return noise.to(self.device, torch.float32), cond, speaker, all_tokens
 
     def _solve(
         self,
         x: torch.Tensor,
         cond: torch.Tensor,
         speaker: torch.Tensor,
-        tokens: torch.Tensor,
+        features: torch.Tensor,
         n_timesteps: int,
         cfg_rate: float,
         on_step: Callable[[int, torch.Tensor], None] | None,
+        frame_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Euler integration with classifier-free guidance.
+        """Euler integration with classifier-free guidance over ``[B, N, 80]`` rows.
 
         The conditional and unconditional passes run separately (not as a batch of 2): that reproduces
-        upstream's numbers bit for bit on the CPU, while batching drifts by ~1e-6.
+        upstream's numbers bit for bit on the CPU, while batching drifts by ~1e-6. ``frame_mask`` marks
+        the real frames of padded rows (see :meth:`DiT.forward`).
         """
         dtype = self.dtype
-        features = self.dit.embed_tokens(tokens, x.shape[1])
         cond, speaker = cond.to(dtype), speaker.to(dtype)
         no_cond, no_speaker = torch.zeros_like(cond), torch.zeros_like(speaker)
         t_span = cosine_time_grid(n_timesteps).to(self.device)
@@ -262,9 +343,9 @@ class FlowModel:
         for step in range(1, n_timesteps + 1):
             if on_step is not None:
                 on_step(step, x)
-            x_in, time = x.to(dtype), t.expand(1)
-            v_cond = self.dit(x_in, cond, features, time, speaker).float()
-            v_uncond = self.dit(x_in, no_cond, features, time, no_speaker).float()
+            x_in, time = x.to(dtype), t.expand(x.shape[0])
+            v_cond = self.dit(x_in, cond, features, time, speaker, frame_mask).float()
+            v_uncond = self.dit(x_in, no_cond, features, time, no_speaker, frame_mask).float()
             x = x + dt * ((1.0 + cfg_rate) * v_cond - cfg_rate * v_uncond)
             t = t + dt
             if step < n_timesteps:
