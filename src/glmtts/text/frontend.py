@@ -25,7 +25,7 @@ from glmtts.text.normalize import TextNormalizer, is_speakable
 from glmtts.text.phoneme_mode import PhonemeModeG2P
 from glmtts.text.rules import contains_chinese, prepare
 from glmtts.text.segment import SegmentAnalyzer
-from glmtts.text.spans import PieceMap, split_source
+from glmtts.text.spans import PieceMap, SourceMap, split_source
 from glmtts.text.split import split_text
 
 _LOGGER = logging.getLogger(__name__)
@@ -207,8 +207,7 @@ class TextFrontend:
             phonemes = self._phoneme_g2p.convert(piece_text, dictionary) if phoneme else None
             segment = self._analyzer.analyze(piece_text, dictionary, phonemes, words)
             if source is not None:
-                char_start, char_end = source.span(piece_start, piece_end)
-                segment = dataclasses.replace(segment, char_start=char_start, char_end=char_end)
+                segment = _with_spans(segment, source, piece, piece_start, piece_end)
             segments.append(segment)
         return FrontendResult(original=text, normalized=normalized, segments=tuple(segments))
 
@@ -237,3 +236,17 @@ class TextFrontend:
             self.load()
         assert self._normalizer is not None
         return self._normalizer
+
+
+def _with_spans(segment: Segment, source: PieceMap, piece: str, piece_start: int, piece_end: int) -> Segment:
+    """``segment`` (``piece`` of the normalized text, normalized again) with the original spans of itself
+    and of its tokens (whose offsets are into the segment's text until here)."""
+    char_start, char_end = source.span(piece_start, piece_end)
+    inner = SourceMap(piece, segment.text)
+    tokens = []
+    for token in segment.tokens:
+        start = piece_start + inner.boundary(token.char_start, -1)
+        end = piece_start + inner.boundary(token.char_end, 1)
+        token_start, token_end = source.span(start, end, whole_units=True)
+        tokens.append(dataclasses.replace(token, char_start=token_start, char_end=token_end))
+    return dataclasses.replace(segment, char_start=char_start, char_end=char_end, tokens=tuple(tokens))
