@@ -158,7 +158,7 @@ class DurationModelCache:
         tensor = expose_durations(model)
         blob = model.SerializeToString()
         ids = [index for symbol in PROBE_PHONEMES if (index := load_vocab().get(symbol)) is not None]
-        feeds = {
+        feeds: dict[str, np.ndarray] = {
             "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
             "style": np.full((1, 256), 0.05, dtype=np.float32),
             "speed": np.array([1.0], dtype=np.float32),
