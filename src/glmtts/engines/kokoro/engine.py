@@ -302,7 +302,7 @@ class KokoroEngine(Engine):
         """Sample ranges of the run's words in its output ``audio`` (see :mod:`.words`)."""
         assert self._phonemizer is not None
         positions = token_positions(run.phonemes, self._phonemizer.vocab)
-        return time_words(run.words, positions, durations, trimmed_start, audio, TRIM_THRESHOLD)
+        return time_words(run.words, positions, durations, trimmed_start, audio, TRIM_THRESHOLD, SAMPLE_RATE)
 
     def _render(self, phonemes: str, style: np.ndarray, speed: float) -> tuple[np.ndarray, np.ndarray, int]:
         """``(audio, durations, trimmed_start)``: the trimmed audio of one run, the frames of each model
