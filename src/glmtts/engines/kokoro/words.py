@@ -115,11 +115,11 @@ def time_words(
     ``trimmed_start`` on, possibly resynthesized with the same timing) for each word. ``positions``:
     :func:`token_positions` of the run; ``durations``: frames per model token (a boundary pad first).
 
-    Each word first gets its phonemes' frames. Between two words (and before the first, after the
-    last) the boundary is placed on the speech: where the quietest point of the frames between them
-    (spaces, marks; the frame edge when there are none) is quiet, the quiet stretch around it bounded by
-    the two words' frames is the pause — the word before ends where it starts and the word after starts
-    where it ends; where speech runs on, both meet at that point."""
+    Each word first gets its phonemes' frames. Between two words the boundary is placed on the speech:
+    where the quietest point between their frames (spaces, marks; the frame edge when there are none)
+    is quiet, the quiet stretch around it is the pause — the word before ends where it starts and the
+    word after starts where it ends; where speech runs on, both meet at the second word's first frame. The first word
+    starts with the run's speech and the last ends with it, as a segment does."""
     frames = np.concatenate([[0], np.cumsum(durations.ravel(), dtype=np.int64)]) * SAMPLES_PER_FRAME
     spans = []
     for word in words:
@@ -131,12 +131,19 @@ def time_words(
     if not spans:
         return []
     envelope = _envelope(audio, max(1, int(ENVELOPE_S * sample_rate)))
-    edges = [(0, 0)] + [(start, end) for _, start, end in spans] + [(audio.size, audio.size)]
-    cuts = [_pause(envelope, threshold, before, after) for before, after in itertools.pairwise(edges)]
+    speech = _Speech(envelope, threshold)
+    cuts = [(0, speech.first_at(0, audio.size))]  # the first word starts with the run's speech
+    for (_, *before), (_, *after) in itertools.pairwise(spans):
+        cuts.append(speech.pause(before[0], before[1], after[0], after[1]))
+    last = speech.last_before(audio.size)
+    cuts.append((audio.size if last is None else last + 1, audio.size))
     timed = []
+    previous_end = 0
     for index, (word, _, _) in enumerate(spans):
-        start = cuts[index][1]
-        timed.append((word, start, max(start, cuts[index + 1][0])))
+        start = max(cuts[index][1], previous_end)
+        end = min(max(cuts[index + 1][0], start + 1), audio.size)
+        timed.append((word, min(start, end), end))
+        previous_end = end
     return timed
 
 
@@ -146,17 +153,38 @@ def _envelope(audio: np.ndarray, window: int) -> np.ndarray:
     return maximum_filter1d(np.abs(audio), size=window, mode="constant") if audio.size else audio
 
 
-def _pause(
-    envelope: np.ndarray, threshold: float, before: tuple[int, int], after: tuple[int, int]
-) -> tuple[int, int]:
-    """``(end of the word before, start of the word after)`` between words with frames ``before`` and
-    ``after`` (sample ranges; see :func:`time_words`)."""
-    low, high = before[1], after[0]
-    anchor = high if high <= low else low + int(np.argmin(envelope[low:high]))
-    if anchor < envelope.size and envelope[anchor] > threshold:  # past the audio's end is quiet
-        return anchor, anchor
-    loud_before = np.flatnonzero(envelope[before[0] : anchor] > threshold)
-    loud_after = np.flatnonzero(envelope[anchor : after[1]] > threshold)
-    pause_start = before[0] + int(loud_before[-1]) + 1 if loud_before.size else before[0]
-    pause_end = anchor + int(loud_after[0]) if loud_after.size else after[1]
-    return pause_start, pause_end
+class _Speech:
+    """Where a run's envelope is above the threshold."""
+
+    def __init__(self, envelope: np.ndarray, threshold: float) -> None:
+        self.envelope = envelope
+        self.threshold = threshold
+        self.loud = np.flatnonzero(envelope > threshold)
+
+    def first_at(self, position: int, default: int) -> int:
+        """The first loud sample at or after ``position`` (``default`` when none)."""
+        index = int(np.searchsorted(self.loud, position))
+        return int(self.loud[index]) if index < self.loud.size else default
+
+    def last_before(self, position: int) -> int | None:
+        """The last loud sample before ``position``."""
+        index = int(np.searchsorted(self.loud, position)) - 1
+        return int(self.loud[index]) if index >= 0 else None
+
+    def pause(self, a_start: int, a_end: int, b_start: int, b_end: int) -> tuple[int, int]:
+        """``(end of word A, start of word B)`` for consecutive words with frames ``[a_start, a_end)``
+        and ``[b_start, b_end)``: the quietest point between their frames — moved past A's first speech
+        and before B's last, so each keeps some — and, when it is quiet, the quiet stretch around it; B's
+        first frame when there is no quiet point."""
+        a_speech = self.first_at(a_start, a_end)
+        b_speech = self.last_before(b_end)
+        low = max(a_end, a_speech + 1)
+        high = min(b_start, b_end if b_speech is None else b_speech)
+        edge = min(max(b_start, low), max(high, low))  # B's first frame, kept inside the bounds
+        anchor = edge if high <= low else low + int(np.argmin(self.envelope[low:high]))
+        if anchor >= self.envelope.size:
+            return anchor, anchor
+        if self.envelope[anchor] > self.threshold:  # no pause: the words meet at B's first frame
+            return edge, edge
+        before = self.last_before(anchor)
+        return (anchor if before is None else before + 1), self.first_at(anchor, anchor)
