@@ -135,8 +135,8 @@ def time_words(
     cuts = [(0, speech.first_at(0, audio.size))]  # the first word starts with the run's speech
     for (_, *before), (_, *after) in itertools.pairwise(spans):
         cuts.append(speech.pause(before[0], before[1], after[0], after[1]))
-    last = speech.last_before(audio.size)
-    cuts.append((audio.size if last is None else last + 1, audio.size))
+    final = speech.last_before(audio.size)
+    cuts.append((audio.size if final is None else final + 1, audio.size))
     timed = []
     previous_end = 0
     for index, (word, _, _) in enumerate(spans):
