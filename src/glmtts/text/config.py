@@ -55,8 +55,8 @@ class G2PToken:
     hanzi (neutral tone 5, ü written ``v``) after dictionary overrides, e.g. ``("chong2", "xin1")``.
     ``char_start`` / ``char_end``: the span of the **original** input text the token was read from when
     the frontend was asked for spans (all tokens of one dictionary override share the source's span;
-    ``2025`` read as ``二零二五`` spans the digits), else ``0``; offsets into the segment's ``text`` while
-    the segment is being analyzed.
+    ``二零二五`` read from ``2025`` spans the digits), else the span of the segment's ``text`` it was read
+    from.
     """
 
     text: str
