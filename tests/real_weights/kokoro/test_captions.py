@@ -166,6 +166,13 @@ def test_a_number_word_maps_back_to_its_digits(kokoro: KokoroEngine) -> None:
     assert words[-1] == "日" and all("二" not in w and "零" not in w for w in words)
 
 
+def test_words_leave_out_the_quotes_the_normalizer_dropped(kokoro: KokoroEngine) -> None:
+    text = "他说：“我不知道。”然后就走了。"
+    chunks = list(kokoro.stream(text, kokoro.builtin_voice(), SynthesisOptions(timestamps="word")))
+    words = [word.text for caption in _captions(chunks) for word in caption.words]
+    assert "".join(words) == "他说我不知道然后就走了" and "我" in words
+
+
 def test_adapted_voice_words_still_end_with_the_audio(kokoro: KokoroEngine) -> None:
     """An adapted voice is resynthesized with WORLD after rendering; the word timing survives it."""
     reference = kokoro.synthesize("我们一起去公园散步。", kokoro.builtin_voice("alpha"), SynthesisOptions())
