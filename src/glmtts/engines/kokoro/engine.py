@@ -143,10 +143,11 @@ class KokoroEngine(Engine):
 
     def warmup(self) -> None:
         """What a first request would set up, with the least synthesis: one tiny sentence through the
-        streaming path (onnxruntime's first run, espeak-ng), a mixed Chinese/English text through the text
-        path only (Mandarin G2P, numbers), and the voice-adaptation code (WORLD analysis, pack weights,
-        the transform) on a synthetic voiced second — no second synthesis."""
-        for _chunk in self.stream(WARMUP_TEXT, self.builtin_voice(), SynthesisOptions()):
+        streaming path with word timing (onnxruntime's first run, espeak-ng, the caption code), a mixed
+        Chinese/English text through the text path only (Mandarin G2P, numbers), and the
+        voice-adaptation code (WORLD analysis, pack weights, the transform) on a synthetic voiced second
+        — no second synthesis."""
+        for _chunk in self.stream(WARMUP_TEXT, self.builtin_voice(), SynthesisOptions(timestamps="word")):
             pass
         self._phonemes_of(WARMUP_MIXED_TEXT, ())
         clip = _voiced_tone(SAMPLE_RATE)
