@@ -56,6 +56,8 @@ def main() -> None:
         verdict = "" if level == "none" else ("  ok" if median / base <= TARGET_RATIO else "  OVER TARGET")
         print(f"  timestamps={level:<8} median {median:.3f} s  x{median / base:.3f}{verdict}")
     print_span_cost(engine, base)
+    if "word" in levels:
+        print_word_cost(engine, base)
 
 
 def print_span_cost(engine: KokoroEngine, synthesis_s: float, repeat: int = 20) -> None:
@@ -75,6 +77,28 @@ def print_span_cost(engine: KokoroEngine, synthesis_s: float, repeat: int = 20) 
     print(
         f"  frontend analyze {costs[False] * 1000:.1f} ms, with spans {costs[True] * 1000:.1f} ms: "
         f"+{extra * 1000:.1f} ms = {100 * extra / synthesis_s:.2f} % of synthesis"
+    )
+
+
+def print_word_cost(engine: KokoroEngine, synthesis_s: float, repeat: int = 20) -> None:
+    """The extra step of word timing on its own: placing every run's words on its rendered audio from
+    the model's durations (the word spans of the phoneme runs are built at every level)."""
+    voice = engine.builtin_voice()
+    style = voice.features["style"]
+    rendered = [
+        (run, *engine._render(run.phonemes, style, 1.0))
+        for chunk in engine._phonemes_of(TEXT, (), spans=True)
+        for run in chunk.pieces
+    ]
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for run, audio, durations, trimmed_start in rendered:
+            engine._time_words(run, durations, trimmed_start, audio)
+        runs.append(time.perf_counter() - started)
+    extra = statistics.median(runs)
+    print(
+        f"  word timing of {len(rendered)} runs {extra * 1000:.1f} ms = {100 * extra / synthesis_s:.2f} % of synthesis"
     )
 
 

@@ -150,11 +150,14 @@ def _prepare(cache_dir: Path | None) -> list[Check]:
 
 def _prepare_model(cache_dir: Path | None) -> str:
     from glmtts.engines.kokoro.assets import ModelCache
+    from glmtts.engines.kokoro.durations import DurationModelCache
 
     started = time.perf_counter()
     model, changed = ModelCache(cache_dir).prepare()
     done = "joined and verified" if changed else "already prepared (sha256 re-checked)"
-    return f"{model.path}: {done} in {time.perf_counter() - started:.2f} s"
+    edited, built = DurationModelCache(model.path.parent).prepare(model)
+    durations = "durations exposed and checked" if built else "durations model already prepared"
+    return f"{model.path}: {done}; {edited.name}: {durations}; in {time.perf_counter() - started:.2f} s"
 
 
 def _prepare_caches(cache_dir: Path | None) -> str:

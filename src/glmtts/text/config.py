@@ -53,11 +53,17 @@ class G2PToken:
     normalizes it, except a word written with a capital after its first letter, such as ``GPU`` or
     ``iPhone``, which keeps that case so an engine can spell an acronym). ``pinyin``: for ``ZH`` tokens, one numbered-tone syllable per
     hanzi (neutral tone 5, ü written ``v``) after dictionary overrides, e.g. ``("chong2", "xin1")``.
+    ``char_start`` / ``char_end``: the span of the **original** input text the token was read from when
+    the frontend was asked for spans (all tokens of one dictionary override share the source's span;
+    ``二零二五`` read from ``2025`` spans the digits), else the span of the segment's ``text`` it was read
+    from.
     """
 
     text: str
     kind: TokenKind
     pinyin: tuple[str, ...] = ()
+    char_start: int = 0
+    char_end: int = 0
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ import logging
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
 from glmtts.errors import NothingToSayError
-from glmtts.text.config import FrontendConfig, FrontendResult, Segment
+from glmtts.text.config import FrontendConfig, FrontendResult, Segment, TokenKind
 from glmtts.text.dictionary import PronunciationDictionary, load_custom_replace, load_replace_dict
 from glmtts.text.g2p import MandarinG2P
 from glmtts.text.grammar import GrammarSet, NormalizerInfo
@@ -25,7 +26,7 @@ from glmtts.text.normalize import TextNormalizer, is_speakable
 from glmtts.text.phoneme_mode import PhonemeModeG2P
 from glmtts.text.rules import contains_chinese, prepare
 from glmtts.text.segment import SegmentAnalyzer
-from glmtts.text.spans import PieceMap, split_source
+from glmtts.text.spans import PieceMap, SourceMap, split_source
 from glmtts.text.split import split_text
 
 _LOGGER = logging.getLogger(__name__)
@@ -207,8 +208,7 @@ class TextFrontend:
             phonemes = self._phoneme_g2p.convert(piece_text, dictionary) if phoneme else None
             segment = self._analyzer.analyze(piece_text, dictionary, phonemes, words)
             if source is not None:
-                char_start, char_end = source.span(piece_start, piece_end)
-                segment = dataclasses.replace(segment, char_start=char_start, char_end=char_end)
+                segment = _with_spans(text, segment, source, piece, piece_start, piece_end)
             segments.append(segment)
         return FrontendResult(original=text, normalized=normalized, segments=tuple(segments))
 
@@ -237,3 +237,32 @@ class TextFrontend:
             self.load()
         assert self._normalizer is not None
         return self._normalizer
+
+
+def _with_spans(
+    text: str, segment: Segment, source: PieceMap, piece: str, piece_start: int, piece_end: int
+) -> Segment:
+    """``segment`` (``piece`` of the normalized text, normalized again) with the original spans of itself
+    and of its tokens (whose offsets are into the segment's text until here)."""
+    char_start, char_end = source.span(piece_start, piece_end)
+    inner = SourceMap(piece, segment.text)
+    tokens = []
+    for token in segment.tokens:
+        start = piece_start + inner.boundary(token.char_start, -1)
+        end = piece_start + inner.boundary(token.char_end, 1)
+        token_start, token_end = source.span(start, end, whole_units=True)
+        if token.kind is not TokenKind.PUNCT:
+            token_start, token_end = _without_marks(text, token_start, token_end)
+        tokens.append(dataclasses.replace(token, char_start=token_start, char_end=token_end))
+    return dataclasses.replace(segment, char_start=char_start, char_end=char_end, tokens=tuple(tokens))
+
+
+def _without_marks(text: str, start: int, end: int) -> tuple[int, int]:
+    """``text[start:end]`` without the punctuation at its ends (quotes and brackets the normalizer
+    dropped join the token beside them), unless nothing else is left."""
+    inner_start, inner_end = start, end
+    while inner_start < inner_end and unicodedata.category(text[inner_start])[0] in "PZ":
+        inner_start += 1
+    while inner_end > inner_start and unicodedata.category(text[inner_end - 1])[0] in "PZ":
+        inner_end -= 1
+    return (inner_start, inner_end) if inner_end > inner_start else (start, end)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Mapping
 
@@ -37,18 +38,22 @@ class SegmentAnalyzer:
         for start, end, replacement in self._spans(text, dictionary):
             chunk = text[start:end]
             if replacement is not None:
-                tokens.extend(self._override_tokens(chunk, replacement))
+                overrides = self._override_tokens(chunk, replacement)
+                tokens.extend(
+                    dataclasses.replace(token, char_start=start, char_end=end) for token in overrides
+                )
             elif CJK_PATTERN.match(chunk):
                 tokens.extend(
                     self._chinese_tokens(
                         chunk,
+                        start,
                         text[max(0, start - _CONTEXT_CHARS) : start],
                         text[end : end + _CONTEXT_CHARS],
                     )
                 )
             else:
                 shown = cased_words.get(chunk, chunk) if cased_words else chunk
-                tokens.append(G2PToken(shown, _kind_of(chunk)))
+                tokens.append(G2PToken(shown, _kind_of(chunk), char_start=start, char_end=end))
         pinyin = " ".join(s for token in tokens if token.kind is TokenKind.ZH for s in token.pinyin)
         return Segment(text=text, tokens=tuple(tokens), pinyin=pinyin, phonemes=phonemes)
 
@@ -79,12 +84,18 @@ class SegmentAnalyzer:
         if run_start is not None:
             yield run_start, len(text), None
 
-    def _chinese_tokens(self, run: str, before: str, after: str) -> list[G2PToken]:
+    def _chinese_tokens(self, run: str, offset: int, before: str, after: str) -> list[G2PToken]:
+        """The words of a CJK ``run`` that starts at ``offset`` of the segment text."""
         syllables = self._g2p.read(run, before, after)
         tokens: list[G2PToken] = []
         position = 0
         for word in self._g2p.words(run):
-            tokens.append(G2PToken(word, TokenKind.ZH, syllables[position : position + len(word)]))
+            start = offset + position
+            tokens.append(
+                G2PToken(
+                    word, TokenKind.ZH, syllables[position : position + len(word)], start, start + len(word)
+                )
+            )
             position += len(word)
         return tokens
 

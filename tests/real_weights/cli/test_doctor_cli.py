@@ -39,6 +39,7 @@ def test_doctor_prepare_does_the_first_start_work_once(
     assert main(["doctor", "--prepare", "--no-synth", "--cache-dir", str(cache)]) == 0
     out = capsys.readouterr().out
     assert "ok   prepare kokoro model" in out and "joined and verified" in out
+    assert "durations exposed and checked" in out
     assert "ok   prepare kokoro caches" in out and "style-pack profiles measured" in out
     files = {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
     assert any(p.name.startswith("pack-profiles") for p in files) and any(p.suffix == ".onnx" for p in files)
@@ -46,5 +47,6 @@ def test_doctor_prepare_does_the_first_start_work_once(
     assert main(["doctor", "--prepare", "--no-synth", "--cache-dir", str(cache)]) == 0
     again = capsys.readouterr().out
     assert "already prepared (sha256 re-checked)" in again and "caches" in again
+    assert "durations model already prepared" in again
     assert "ok   prepare kokoro caches: " in again and "already prepared" in again.split("caches: ")[1]
     assert {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()} == files  # nothing rewritten

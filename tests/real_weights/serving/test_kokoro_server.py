@@ -94,3 +94,23 @@ def test_streaming_delivers_audio_before_synthesis_ends(kokoro: ServerProcess) -
     total_s = time.monotonic() - started
     assert first_at is not None and first_at < 0.85 * total_s, (first_at, total_s)
     _speech_like(decode_streamed_wav(body), 24000)
+
+
+def test_word_timestamps_come_back_in_the_json(kokoro: ServerProcess) -> None:
+    """kokoro times words: ``timestamps: "word"`` is served as asked, each segment's words in order, the
+    last ending with the returned audio."""
+    import base64
+
+    kokoro.wait_ready(600)
+    text = "今天是2025年5月1日，天气很好。Then we went home."
+    body = {"input": text, "response_format": "wav", "timestamps": "word"}
+    response = kokoro.client.post("/v1/audio/speech", json=body)
+    document = response.json()
+    assert response.status_code == 200 and document["timestamps"] == "word" and document["warnings"] == []
+    samples, sample_rate = decode(base64.b64decode(document["audio"]))
+    words = [word for segment in document["segments"] for word in segment["words"]]
+    assert [w["text"] for w in words][-4:] == ["Then", "we", "went", "home"]
+    assert all(text[w["char_start"] : w["char_end"]] == w["text"] for w in words)
+    times = [t for w in words for t in (w["start"], w["end"])]
+    assert times == sorted(times)
+    assert words[-1]["end"] == pytest.approx(samples.size / sample_rate, abs=0.005)

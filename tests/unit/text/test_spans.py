@@ -87,7 +87,9 @@ def test_spans_can_be_skipped(clause_frontend: TextFrontend) -> None:
 
 
 def test_fold_keeps_length_and_unifies_marks() -> None:
-    assert fold("Ａ！,。İ") == "a.,.İ"
+    """Every clause or sentence mark folds to one symbol: a piece normalized alone ends in "." where the
+    whole text had ","."""
+    assert fold("Ａ！,。İ？；") == "a...İ.."
     assert len(fold("ﬁ😀\n")) == 3
 
 
@@ -102,3 +104,48 @@ def test_split_source_keeps_decimals_and_tiles() -> None:
     text = "Pi is 3.14. Next!\n第二，行"
     pieces = split_source(text)
     assert [text[a:b] for a, b in pieces] == ["Pi is 3.14. ", "Next!\n", "第二，", "行"]
+
+
+TOKEN_CASES = {
+    "kept words beside rewritten ones": (
+        "It costs $5 at 9:30pm!",
+        [("it", "It"), ("costs", "costs"), ("at", "at"), ("PM", "30pm")],
+    ),
+    "a number read as several words spans its digits": (
+        "Today is May 1st, 2025, and we read.",
+        [
+            ("first", "1st"),
+            (",", ","),
+            ("twenty", "2025"),
+            ("five", "2025"),
+            ("and", "and"),
+            ("read", "read"),
+        ],
+    ),
+    "chinese words and digits": (
+        "今天是2025年5月1日，天气很好。",
+        [("今天", "今天"), ("五月", "5月"), ("一日", "1日"), ("，", "，"), ("天气", "天气"), ("。", "。")],
+    ),
+    "mixed": (
+        "我用Python写了3个API，好吗？",
+        [("python", "Python"), ("三个", "3个"), ("API", "API"), ("?", "？")],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TOKEN_CASES))
+def test_tokens_carry_the_original_text_they_were_read_from(frontend: TextFrontend, name: str) -> None:
+    text, expected = TOKEN_CASES[name]
+    shown = {
+        token.text: text[token.char_start : token.char_end]
+        for s in frontend.analyze(text).segments
+        for token in s.tokens
+    }
+    assert [(word, shown.get(word)) for word, _ in expected] == expected
+    starts = [t.char_start for s in frontend.analyze(text).segments for t in s.tokens]
+    assert starts == sorted(starts)
+
+
+def test_without_spans_tokens_point_into_their_segment(frontend: TextFrontend) -> None:
+    for segment in frontend.analyze("今天是2025年，GPU很快。", spans=False).segments:
+        assert all(segment.text[t.char_start : t.char_end] == t.text.lower() for t in segment.tokens)

@@ -44,9 +44,11 @@ from glmtts.engines.base import (
 )
 from glmtts.engines.kokoro.adaptation import SpeakerProfile, VoiceTransform, style_weights
 from glmtts.engines.kokoro.assets import STYLE_PACK_NAMES, KokoroAssets, default_cache_root
+from glmtts.engines.kokoro.durations import DURATIONS_OUTPUT, DurationModelCache, open_session
 from glmtts.engines.kokoro.g2p import KokoroPhonemizer
 from glmtts.engines.kokoro.profiles import PackProfiles
 from glmtts.engines.kokoro.timeline import CaptionTimer, PhonemeChunk, plan_chunks
+from glmtts.engines.kokoro.words import PhonemeRun, RunWord, time_words, token_positions
 from glmtts.errors import (
     EngineError,
     InvalidOptionError,
@@ -119,6 +121,8 @@ class KokoroEngine(Engine):
         cache_root = self.config.cache_dir or default_cache_root()
         with step("model files"):
             self._assets = KokoroAssets.load(cache_root, progress)
+            model = self._assets.model
+            model_path = DurationModelCache(model.path.parent).ensure(model, self.config.n_threads)
         text_cache = cache_root / "text" if self.config.cache_dir is not None else None
         frontend = TextFrontend(
             FrontendConfig(dictionary_path=self.config.dictionary_path, cache_dir=text_cache)
@@ -127,7 +131,7 @@ class KokoroEngine(Engine):
         with ThreadPoolExecutor(1, thread_name_prefix="kokoro-frontend") as pool:
             frontend_loaded = pool.submit(contextvars.copy_context().run, _load_frontend, frontend)
             with step("onnx session"):
-                self._session = _build_session(str(self._assets.model.path), self.config.n_threads)
+                self._session = open_session(model_path, self.config.n_threads)
             frontend_loaded.result()
         self._frontend = frontend
         with step("phonemizer (espeak-ng)"):
@@ -139,10 +143,11 @@ class KokoroEngine(Engine):
 
     def warmup(self) -> None:
         """What a first request would set up, with the least synthesis: one tiny sentence through the
-        streaming path (onnxruntime's first run, espeak-ng), a mixed Chinese/English text through the text
-        path only (Mandarin G2P, numbers), and the voice-adaptation code (WORLD analysis, pack weights,
-        the transform) on a synthetic voiced second — no second synthesis."""
-        for _chunk in self.stream(WARMUP_TEXT, self.builtin_voice(), SynthesisOptions()):
+        streaming path with word timing (onnxruntime's first run, espeak-ng, the caption code), a mixed
+        Chinese/English text through the text path only (Mandarin G2P, numbers), and the
+        voice-adaptation code (WORLD analysis, pack weights, the transform) on a synthetic voiced second
+        — no second synthesis."""
+        for _chunk in self.stream(WARMUP_TEXT, self.builtin_voice(), SynthesisOptions(timestamps="word")):
             pass
         self._phonemes_of(WARMUP_MIXED_TEXT, ())
         clip = _voiced_tone(SAMPLE_RATE)
@@ -157,11 +162,13 @@ class KokoroEngine(Engine):
         return {"model": self._assets.model.size_bytes, "style_packs": packs}
 
     def capabilities(self) -> Capabilities:
-        """No sampling and no seed (deterministic), any speed, sentence streaming, 24 kHz."""
+        """No sampling and no seed (deterministic), any speed, sentence streaming, 24 kHz, word timing
+        (characters for Chinese) from the model's own durations."""
         return Capabilities(
             streaming=StreamingGranularity.SENTENCE,
             speed_range=SPEED_LIMITS,
             sample_rates=(SAMPLE_RATE,),
+            word_timestamps=True,
         )
 
     @property
@@ -235,33 +242,36 @@ class KokoroEngine(Engine):
         style = _style_of(voice)
         transform = VoiceTransform.from_features(voice.features) if "warp_alpha" in voice.features else None
         chunks = self._phonemes_of(text, options.pronunciations, spans=options.timestamps != "none")
-        return self._stream_chunks(chunks, style, transform, options, cancel)
+        return self._stream_chunks(text, chunks, style, transform, options, cancel)
 
     def _stream_chunks(
         self,
+        text: str,
         chunks: list[PhonemeChunk],
         style: np.ndarray,
         transform: VoiceTransform | None,
         options: SynthesisOptions,
         cancel: CancelToken | None,
     ) -> Iterator[AudioChunk]:
+        word_level = options.timestamps == "word"
         speed = options.speed
-        timer = CaptionTimer(SAMPLE_RATE, TRIM_THRESHOLD) if options.timestamps != "none" else None
+        timer = CaptionTimer(SAMPLE_RATE, TRIM_THRESHOLD, text) if options.timestamps != "none" else None
         plan = [
-            (chunk, run, i == len(chunk.runs) - 1) for chunk in chunks for i, run in enumerate(chunk.runs)
+            (chunk, run, i == len(chunk.pieces) - 1) for chunk in chunks for i, run in enumerate(chunk.pieces)
         ]
-        for index, (chunk, phonemes, ends_chunk) in enumerate(plan):
+        for index, (chunk, run, ends_chunk) in enumerate(plan):
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            audio = self._render(phonemes, style, speed)
+            audio, durations, trimmed_start = self._render(run.phonemes, style, speed)
             if transform is not None:
-                audio = transform.apply(audio, SAMPLE_RATE)
+                audio = transform.apply(audio, SAMPLE_RATE)  # WORLD keeps the timing
             is_last = index == len(plan) - 1
             captions: tuple[CaptionSegment, ...] = ()
             if timer is not None:
-                captions = timer.speak(chunk.span, audio, ends_chunk and chunk.ends_segment, is_last)
+                words = self._time_words(run, durations, trimmed_start, audio) if word_level else None
+                captions = timer.speak(chunk.span, audio, ends_chunk and chunk.ends_segment, is_last, words)
             if not is_last:
-                pause_s = PAUSE_AFTER_S.get(phonemes[-1], DEFAULT_PAUSE_S) if ends_chunk else RUN_GAP_S
+                pause_s = PAUSE_AFTER_S.get(run.phonemes[-1], DEFAULT_PAUSE_S) if ends_chunk else RUN_GAP_S
                 silence = np.zeros(int(pause_s / speed * SAMPLE_RATE), dtype=np.float32)
                 if timer is not None:
                     timer.skip(silence.size)
@@ -285,13 +295,23 @@ class KokoroEngine(Engine):
 
     def _render_runs(self, runs: list[str], style: np.ndarray, speed: float) -> np.ndarray:
         gap = np.zeros(int(RUN_GAP_S / speed * SAMPLE_RATE), dtype=np.float32)
-        return np.concatenate([piece for run in runs for piece in (self._render(run, style, speed), gap)])
+        return np.concatenate([piece for run in runs for piece in (self._render(run, style, speed)[0], gap)])
 
-    def _render(self, phonemes: str, style: np.ndarray, speed: float) -> np.ndarray:
+    def _time_words(
+        self, run: PhonemeRun, durations: np.ndarray, trimmed_start: int, audio: np.ndarray
+    ) -> list[tuple[RunWord, int, int]]:
+        """Sample ranges of the run's words in its output ``audio`` (see :mod:`.words`)."""
+        assert self._phonemizer is not None
+        positions = token_positions(run.phonemes, self._phonemizer.vocab)
+        return time_words(run.words, positions, durations, trimmed_start, audio, TRIM_THRESHOLD, SAMPLE_RATE)
+
+    def _render(self, phonemes: str, style: np.ndarray, speed: float) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(audio, durations, trimmed_start)``: the trimmed audio of one run, the frames of each model
+        token (pads included) and how many samples the trim cut at the start."""
         assert self._phonemizer is not None
         ids = self._phonemizer.token_ids(phonemes)
         if not ids:
-            return np.zeros(0, dtype=np.float32)
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64), 0
         row = style[min(len(ids), len(style)) - 1].reshape(1, STYLE_DIM).astype(np.float32)
         feeds = {
             "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
@@ -299,10 +319,12 @@ class KokoroEngine(Engine):
             "speed": np.array([speed], dtype=np.float32),
         }
         try:
-            audio = self._session.run(None, feeds)[0]
+            audio, durations = self._session.run(["audio", DURATIONS_OUTPUT], feeds)
         except Exception as exc:  # onnxruntime raises its own exception types
             raise EngineError(f"kokoro inference failed: {exc}") from exc
-        return np.clip(_trim(np.asarray(audio, dtype=np.float32).ravel()), -1.0, 1.0)
+        audio = np.asarray(audio, dtype=np.float32).ravel()
+        start, end = _trim_bounds(audio)
+        return np.clip(audio[start:end], -1.0, 1.0), np.asarray(durations).ravel(), start
 
     def _require_loaded(self) -> KokoroAssets:
         if self._assets is None or self._session is None:
@@ -313,22 +335,6 @@ class KokoroEngine(Engine):
 def _load_frontend(frontend: TextFrontend) -> None:
     with step("text frontend"):
         frontend.load()
-
-
-def _build_session(model_path: str, n_threads: int) -> Any:
-    """An onnxruntime session with a fixed thread count and sequential execution (deterministic)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = n_threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(model_path, sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own exception types
-        raise EngineError(f"cannot open the Kokoro model {model_path}: {exc}") from exc
 
 
 def _style_of(voice: Voice) -> np.ndarray:
@@ -354,8 +360,14 @@ def _voiced_tone(sample_rate: int, f0_hz: float = 120.0) -> np.ndarray:
 
 def _trim(audio: np.ndarray) -> np.ndarray:
     """Cut leading/trailing near-silence, keeping a short pad."""
+    start, end = _trim_bounds(audio)
+    return audio[start:end]
+
+
+def _trim_bounds(audio: np.ndarray) -> tuple[int, int]:
+    """``(start, end)`` of :func:`_trim`."""
     loud = np.flatnonzero(np.abs(audio) > TRIM_THRESHOLD)
     if loud.size == 0:
-        return audio
+        return 0, int(audio.size)
     pad = int(TRIM_PAD_S * SAMPLE_RATE)
-    return audio[max(0, int(loud[0]) - pad) : int(loud[-1]) + pad]
+    return max(0, int(loud[0]) - pad), int(loud[-1]) + pad

@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from glmtts.engines.kokoro.espeak import EspeakPhonemizer
-from glmtts.engines.kokoro.pinyin import word_to_ipa
+from glmtts.engines.kokoro.pinyin import pinyin_to_ipa
+from glmtts.engines.kokoro.words import PhonemeRun, RunWord, english_words
 from glmtts.errors import UnknownPhonemeError
 from glmtts.text.config import G2PToken, Segment, TokenKind
 
@@ -44,14 +46,18 @@ class KokoroPhonemizer:
         return " ".join(self.segment_runs(segment))
 
     def segment_runs(self, segment: Segment) -> list[str]:
-        """Phoneme strings of the segment's single-language runs, in order.
+        """Phoneme strings of the segment's single-language runs, in order (see :meth:`word_runs`)."""
+        return [run.phonemes for run in self.word_runs(segment)]
+
+    def word_runs(self, segment: Segment) -> list[PhonemeRun]:
+        """The segment's single-language runs, in order, with the words each speaks.
 
         A segment mixing Chinese and English is rendered run by run: measured with Whisper, an English
         word inside a Mandarin utterance was not recognisable ("Python" heard as 白分), while the same
         word rendered on its own was. Punctuation stays with the run before it.
         """
-        runs: list[list[str]] = [[]]
-        english: list[str] = []
+        runs: list[list[_Piece]] = [[]]
+        english: list[G2PToken] = []
         language = ""
         for token in segment.tokens:
             kind = token.kind
@@ -61,30 +67,33 @@ class KokoroPhonemizer:
             if kind in (TokenKind.ZH, TokenKind.EN):
                 language = kind
             if kind == TokenKind.EN:
-                english.append(token.text)
+                english.append(token)
             elif not (kind == TokenKind.SPACE and english):
                 self._flush_english(english, runs[-1])
                 self._append_token(token, runs[-1])
         self._flush_english(english, runs[-1])
-        return [text for text in (_join_words(words) for words in runs) if has_speech(text)]
+        return [run for run in (_join_words(pieces) for pieces in runs) if has_speech(run.phonemes)]
 
-    def _flush_english(self, english: list[str], words: list[str]) -> None:
+    def _flush_english(self, english: list[G2PToken], pieces: list[_Piece]) -> None:
         if english:
-            phonemes = self.espeak.phonemize(" ".join(english))
+            phonemes = self.espeak.phonemize(" ".join(token.text for token in english))
             if phonemes:
-                words.append(phonemes)
+                spans = [(len(token.text), token.char_start, token.char_end) for token in english]
+                pieces.append((phonemes, english_words(phonemes, spans)))
             english.clear()
 
-    def _append_token(self, token: G2PToken, words: list[str]) -> None:
+    def _append_token(self, token: G2PToken, pieces: list[_Piece]) -> None:
         if token.kind == TokenKind.ZH:
             try:
-                words.append(word_to_ipa(token.pinyin))
+                syllables = [pinyin_to_ipa(syllable) for syllable in token.pinyin]
             except UnknownPhonemeError:
                 _LOGGER.warning("skipping %r: unreadable pinyin %s", token.text, token.pinyin)
+                return
+            pieces.append(("".join(syllables), _hanzi_words(token, syllables)))
         elif token.kind == TokenKind.PUNCT:
             mark = "".join(_PUNCTUATION.get(char, "") for char in token.text.strip())[:1]
             if mark:
-                words.append(mark)
+                pieces.append((mark, ()))
 
     def token_ids(self, phonemes: str) -> list[int]:
         """Token ids of a phoneme string; symbols outside Kokoro's vocabulary are dropped."""
@@ -95,16 +104,37 @@ class KokoroPhonemizer:
         return ids
 
 
-def _join_words(words: list[str]) -> str:
-    """Join words with spaces, attaching punctuation to the word before it."""
+#: A run's piece: phonemes of one Chinese word, one English stretch or a mark, and its words.
+_Piece = tuple[str, tuple[RunWord, ...]]
+
+
+def _hanzi_words(token: G2PToken, syllables: list[str]) -> tuple[RunWord, ...]:
+    """One word per hanzi of a Chinese word when each was read from one character of the original (so
+    "今天" gives two), else one word for the whole token ("二零二五" read from "2025")."""
+    n_chars = token.char_end - token.char_start
+    if len(syllables) != len(token.text) or n_chars != len(syllables):
+        return (RunWord(0, sum(len(s) for s in syllables), token.char_start, token.char_end),)
+    words, offset = [], 0
+    for index, syllable in enumerate(syllables):
+        start = token.char_start + index
+        words.append(RunWord(offset, offset + len(syllable), start, start + 1))
+        offset += len(syllable)
+    return tuple(words)
+
+
+def _join_words(pieces: list[_Piece]) -> PhonemeRun:
+    """Join pieces with spaces, attaching punctuation to the piece before it (a leading mark is
+    dropped), and shift their words to offsets of the joined string."""
     out = ""
-    for word in words:
-        if word in _PUNCTUATION.values():
+    words: list[RunWord] = []
+    for phonemes, piece_words in pieces:
+        if phonemes in _PUNCTUATION.values():
             if out and out[-1] not in ",.!?;:…—":
-                out = out.rstrip() + word + " "
+                out = out.rstrip() + phonemes + " "
             continue
-        out += word + " "
-    return out.strip()
+        words.extend(replace(w, start=w.start + len(out), end=w.end + len(out)) for w in piece_words)
+        out += phonemes + " "
+    return PhonemeRun(out.strip(), tuple(words))
 
 
 def has_speech(phonemes: str) -> bool:
