@@ -34,10 +34,11 @@ def test_start_order_table_and_first_request(server_factory: Any) -> None:
     voices = steps["voices read from disk"]  # no stored voices here: instant, but on its own thread
     assert voices["thread"] == "voices-reader"
     assert voices["start_s"] <= steps["engine load"]["start_s"] + steps["engine load"]["seconds"]
-    assert [s["name"] for s in status["startup"]["steps"] if s["depth"] == 1][-3:] == [
+    assert [s["name"] for s in status["startup"]["steps"] if s["depth"] == 1][-4:] == [
         "engine.warmup",
         "encoders",
         "http",
+        "gc: collect + freeze",
     ]
     assert status["warmup"]["done"] == status["warmup"]["total"] == 3
     table = server.log()
