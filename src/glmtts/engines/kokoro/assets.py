@@ -11,9 +11,11 @@ works: it joins the parts itself and says so in the log.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -75,6 +77,20 @@ def file_sha256(path: Path, chunk_bytes: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def unprepared(what: str, doing: str, step_name: str) -> Iterator[None]:
+    """Set-up did not prepare the Kokoro ``what``: say so (and how to avoid it), and time the work done
+    now as the start-up step ``step_name`` (detail ``unprepared install``)."""
+    _LOGGER.warning(
+        "the Kokoro %s was not prepared at set-up; %s now "
+        "(run 'glmtts doctor --prepare' after installing to start faster)",
+        what,
+        doing,
+    )
+    with step(step_name, "unprepared install"):
+        yield
+
+
 @dataclass(frozen=True)
 class ModelFile:
     """The joined and verified ONNX model in the cache."""
@@ -111,11 +127,7 @@ class ModelCache:
         """Return the cached model (a stamp check when prepared), joining and verifying the parts if needed."""
         sha256 = expected_model_sha256()
         if not self.is_verified(sha256):
-            _LOGGER.warning(
-                "the Kokoro model was not prepared at set-up; joining and verifying it now "
-                "(run 'glmtts doctor --prepare' after installing to start faster)"
-            )
-            with step("join + verify model parts", "unprepared install"):
+            with unprepared("model", "joining and verifying it", "join + verify model parts"):
                 self._rebuild(sha256, progress)
         return self._model_file(sha256, progress)
 

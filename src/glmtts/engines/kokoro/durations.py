@@ -26,9 +26,8 @@ from typing import Any
 import numpy as np
 
 from glmtts.atomic import atomic_write
-from glmtts.engines.kokoro.assets import ModelFile, file_sha256
+from glmtts.engines.kokoro.assets import ModelFile, file_sha256, unprepared
 from glmtts.errors import EngineError
-from glmtts.timing import step
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -132,11 +131,7 @@ class DurationModelCache:
     def ensure(self, source: ModelFile, n_threads: int = 1) -> Path:
         """The edited model's path, building it (with the checks) when set-up did not."""
         if not self.is_ready(source):
-            _LOGGER.warning(
-                "the Kokoro durations model was not prepared at set-up; building it now "
-                "(run 'glmtts doctor --prepare' after installing to start faster)"
-            )
-            with step("expose model durations", "unprepared install"):
+            with unprepared("durations model", "building it", "expose model durations"):
                 self.build(source, n_threads)
         return self.model_path
 
