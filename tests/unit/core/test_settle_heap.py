@@ -22,9 +22,11 @@ def test_collects_start_up_cycles_and_freezes_the_survivors() -> None:
     try:
         frozen = settle_heap()
         assert dropped() is None  # the cycle left by "start-up" was collected before freezing
-        assert frozen == gc.get_freeze_count() > 0
-        assert kept[0] is not None
-        assert gc.get_count()[2] == 0  # nothing is left pending for a full collection
+        # Frozen objects freed by reference counting (other threads' frames) leave the count, so it is
+        # compared as "some", not as the exact number returned.
+        assert frozen > 0 and gc.get_freeze_count() > 0
+        # A survivor sits in the permanent generation: no collection scans it any more.
+        assert not any(obj is kept[0] for obj in gc.get_objects(generation=2))
     finally:
         gc.unfreeze()
     assert gc.get_freeze_count() == 0
